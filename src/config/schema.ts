@@ -1,0 +1,161 @@
+// The configuration's JSON schema: the single source of every key, its type and its default.
+// Validated once at boot by ajv (Fastify's own validator); an invalid file refuses to start.
+
+export type Mode = 'enforce' | 'warn' | 'off';
+
+export interface RegistryHostSettings {
+  /** Upstream base URL override (containerd hosts.toml `server`), e.g. https://mirror.internal:5000 */
+  server?: string;
+  /** Extra CA bundle (PEM file) trusted for this registry, besides the system store. */
+  caFile?: string;
+  /** Allow plain HTTP to this registry. */
+  insecure?: boolean;
+  /** Allow this registry to resolve to loopback or link-local addresses (SSRF guard exemption). */
+  allowPrivateNetwork?: boolean;
+  timeoutMs?: number;
+}
+
+export interface Config {
+  server: {
+    host: string;
+    port: number;
+    bodyLimitBytes: number;
+    tls: { certFile: string; keyFile: string; generateDevCertificates: boolean };
+  };
+  admission: {
+    defaultMode: Mode;
+    budgetMs: number;
+    safetyMarginMs: number;
+    exemptNamespaces: string[];
+    failOpen: boolean;
+    namespaceModeLabel: string;
+    skipChecksAnnotation: string;
+  };
+  registry: {
+    timeoutMs: number;
+    hosts: Record<string, RegistryHostSettings>;
+    credentialsOnNodes: string[];
+    offlineDockerHubCheck: boolean;
+  };
+  cache: {
+    positiveTtlMs: number;
+    negativeTtlMs: number;
+    errorTtlMs: number;
+    maxEntries: number;
+  };
+  kubernetes: {
+    enabled: 'auto' | 'on' | 'off';
+    kubeconfig?: string;
+    cacheTtlMs: number;
+  };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+const ms = (def: number, min = 0, max = 600_000) => ({ type: 'integer', minimum: min, maximum: max, default: def });
+
+export const configSchema = {
+  $id: 'backoff-guard-config',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', minLength: 1, default: '0.0.0.0' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8443 },
+        // An UPDATE review carries the old and the new object: Fastify's 1 MiB default would turn big
+        // reviews into failed webhook calls. The API server caps objects at ~3 MiB (etcd's 1.5 MiB request
+        // limit x2 plus the envelope), so 7 MiB leaves room.
+        bodyLimitBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024, default: 7 * 1024 * 1024 },
+        tls: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            certFile: { type: 'string', minLength: 1, default: 'certs/tls.crt' },
+            keyFile: { type: 'string', minLength: 1, default: 'certs/tls.key' },
+            generateDevCertificates: { type: 'boolean', default: true },
+          },
+        },
+      },
+    },
+    admission: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        defaultMode: { enum: ['enforce', 'warn', 'off'], default: 'enforce' },
+        budgetMs: ms(3000, 100, 30_000),
+        safetyMarginMs: ms(1000, 0, 10_000),
+        exemptNamespaces: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, default: ['kube-system'] },
+        failOpen: { type: 'boolean', default: true },
+        namespaceModeLabel: { type: 'string', minLength: 1, default: 'backoff-guard.io/mode' },
+        skipChecksAnnotation: { type: 'string', minLength: 1, default: 'backoff-guard.io/skip-checks' },
+      },
+    },
+    registry: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        timeoutMs: ms(2500, 100, 60_000),
+        hosts: {
+          type: 'object',
+          default: {},
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              server: { type: 'string', pattern: '^https?://[^/?#@]+(/.*)?$' },
+              caFile: { type: 'string', minLength: 1 },
+              insecure: { type: 'boolean' },
+              allowPrivateNetwork: { type: 'boolean' },
+              timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
+            },
+          },
+        },
+        // Registries whose pull credentials live on the nodes (kubelet credential providers, node
+        // config.json): the webhook cannot see them, so an auth failure there is a warning, never a deny.
+        credentialsOnNodes: {
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          default: ['*.dkr.ecr.*.amazonaws.com', '*.dkr.ecr.*.amazonaws.com.cn', 'gcr.io', '*.gcr.io', '*.pkg.dev', '*.azurecr.io', '*.azurecr.cn'],
+        },
+        // When Docker Hub cannot be reached, a docker.io/library/<name> that is not a Docker Official
+        // Image (the list ships with backoff-guard) cannot exist: deny it anyway.
+        offlineDockerHubCheck: { type: 'boolean', default: true },
+      },
+    },
+    cache: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        positiveTtlMs: ms(10 * 60_000, 0, 24 * 3_600_000),
+        negativeTtlMs: ms(30_000, 0, 3_600_000),
+        errorTtlMs: ms(5_000, 0, 600_000),
+        maxEntries: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 10_000 },
+      },
+    },
+    kubernetes: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { enum: ['auto', 'on', 'off'], default: 'auto' },
+        kubeconfig: { type: 'string', minLength: 1 },
+        cacheTtlMs: ms(30_000, 0, 3_600_000),
+      },
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+      },
+    },
+  },
+} as const;
