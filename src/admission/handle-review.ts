@@ -1,0 +1,80 @@
+// One AdmissionReview in, one AdmissionReview out: decode the pod spec, apply the policy, run the
+// checks under the deadline, build the verdict. No HTTP here (the route calls this), no Kubernetes
+// client (namespace labels come through a port).
+import type { Config, Mode } from '../config/schema.js';
+import type { CheckPorts } from '../checks/ports.js';
+import { runChecks } from '../checks/run-checks.js';
+import type { Check, Finding } from '../checks/types.js';
+import { changedContainers, carriesPodSpec, extractWorkload } from './pod-specs.js';
+import { modeFor, skippedChecks, isExempt } from './policy.js';
+import { allowResponse, denyResponse, type AdmissionReviewRequest, type AdmissionReviewResponse } from './review.js';
+import { decide } from './verdict.js';
+
+/** Reads a namespace's labels; undefined when unknown (no cluster access): the default mode applies. */
+export type NamespaceLabels = (namespace: string, signal: AbortSignal) => Promise<Record<string, string> | undefined>;
+
+export interface ReviewDeps {
+  policy: Config['admission'];
+  checks: readonly Check<CheckPorts>[];
+  ports: CheckPorts;
+  namespaceLabels?: NamespaceLabels;
+  onCheckError?: (checkId: string, container: string, err: unknown) => void;
+}
+
+export interface ReviewOutcome {
+  response: AdmissionReviewResponse;
+  mode: Mode;
+  /** Why nothing was checked, when nothing was: for the log. */
+  skipped?: string;
+  findings: Finding[];
+  timedOut: number;
+}
+
+export async function handleReview(review: AdmissionReviewRequest, signal: AbortSignal, deps: ReviewDeps): Promise<ReviewOutcome> {
+  const req = review.request;
+  const uid = req.uid;
+  const allow = (skipped: string, mode: Mode = deps.policy.defaultMode): ReviewOutcome => ({
+    response: allowResponse(uid),
+    mode,
+    skipped,
+    findings: [],
+    timedOut: 0,
+  });
+  const kind = req.kind.kind;
+  if (!carriesPodSpec(kind)) return allow(`kind ${kind} carries no pod spec`);
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow(`operation ${req.operation}`);
+  // status, scale, binding... never change containers; pods/ephemeralcontainers does.
+  if (req.subResource && req.subResource !== 'ephemeralcontainers') return allow(`subresource ${req.subResource}`);
+
+  const workload = extractWorkload(kind, req.object);
+  if (!workload) return allow('object has no pod spec');
+  const namespace = req.namespace || workload.namespace;
+  if (isExempt(namespace, deps.policy)) return allow(`namespace ${namespace} is exempt`, 'off');
+
+  let labels: Record<string, string> | undefined;
+  if (namespace && deps.namespaceLabels) {
+    try {
+      labels = await deps.namespaceLabels(namespace, signal);
+    } catch {
+      labels = undefined; // unknown labels: the default mode applies
+    }
+  }
+  const { mode } = modeFor(namespace, labels, deps.policy);
+  if (mode === 'off') return allow(`mode off in namespace ${namespace}`, 'off');
+
+  const targets = req.operation === 'UPDATE' ? changedContainers(workload, extractWorkload(kind, req.oldObject)) : workload.containers;
+  if (targets.length === 0) return allow('no container changed', mode);
+
+  const skip = skippedChecks(workload.annotations, deps.policy, deps.checks.map((c) => c.id));
+  const { findings, timedOut } = await runChecks(workload, {
+    checks: deps.checks,
+    ports: deps.ports,
+    signal,
+    skip,
+    targets,
+    ...(deps.onCheckError ? { onCheckError: deps.onCheckError } : {}),
+  });
+  const verdict = decide(findings, mode);
+  const response = verdict.allowed ? allowResponse(uid, verdict.warnings) : denyResponse(uid, verdict.message!, verdict.warnings);
+  return { response, mode, findings, timedOut };
+}

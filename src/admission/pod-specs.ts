@@ -1,0 +1,128 @@
+// Finds the pod spec inside each kind that carries one, and lists its containers.
+// Defensive by design: the object comes from the API server (already schema-valid), but the CLI
+// reads arbitrary files, so every field is checked before use and nothing here throws.
+import type { ContainerSpec, ContainerTarget, ContainerKind, PodSpecLike, WorkloadUnderReview } from '../checks/types.js';
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Where the pod spec lives, per kind (apiVersion group is not needed: these names are unique). */
+const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
+  Pod: ['spec'],
+  Deployment: ['spec', 'template', 'spec'],
+  ReplicaSet: ['spec', 'template', 'spec'],
+  StatefulSet: ['spec', 'template', 'spec'],
+  DaemonSet: ['spec', 'template', 'spec'],
+  ReplicationController: ['spec', 'template', 'spec'],
+  Job: ['spec', 'template', 'spec'],
+  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+};
+
+export const WORKLOAD_KINDS: readonly string[] = Object.keys(POD_SPEC_PATHS);
+
+export function carriesPodSpec(kind: string): boolean {
+  return Object.hasOwn(POD_SPEC_PATHS, kind);
+}
+
+function dig(obj: unknown, path: readonly string[]): unknown {
+  let node = obj;
+  for (const key of path) {
+    if (!isObj(node)) return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
+function stringRecord(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isObj(v)) return out;
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+const LISTS: ReadonlyArray<[key: string, kind: ContainerKind]> = [
+  ['initContainers', 'initContainer'],
+  ['containers', 'container'],
+  ['ephemeralContainers', 'ephemeralContainer'],
+];
+
+function listContainers(spec: Obj, specPath: string): ContainerTarget[] {
+  const out: ContainerTarget[] = [];
+  for (const [key, kind] of LISTS) {
+    const list = spec[key];
+    if (!Array.isArray(list)) continue;
+    list.forEach((raw, index) => {
+      if (!isObj(raw)) return;
+      const container: ContainerSpec = {
+        name: typeof raw.name === 'string' ? raw.name : `${key}[${index}]`,
+        image: typeof raw.image === 'string' ? raw.image : undefined,
+        command: Array.isArray(raw.command) ? raw.command.map(String) : undefined,
+        args: Array.isArray(raw.args) ? raw.args.map(String) : undefined,
+        imagePullPolicy: typeof raw.imagePullPolicy === 'string' ? raw.imagePullPolicy : undefined,
+        restartPolicy: typeof raw.restartPolicy === 'string' ? raw.restartPolicy : undefined,
+        securityContext: isObj(raw.securityContext) ? raw.securityContext : undefined,
+      };
+      out.push({
+        kind,
+        index,
+        path: `${specPath}.${key}[${index}]`,
+        // A restartable init container (restartPolicy: Always, Kubernetes 1.28+) is a sidecar.
+        sidecar: kind === 'initContainer' && container.restartPolicy === 'Always',
+        container,
+      });
+    });
+  }
+  return out;
+}
+
+/**
+ * The pod spec and containers of `object` if its kind carries one, else undefined.
+ * `kind` is the request's kind (request.kind.kind), which is authoritative over object.kind.
+ */
+export function extractWorkload(kind: string, object: unknown): WorkloadUnderReview | undefined {
+  const path = POD_SPEC_PATHS[kind];
+  if (!path || !isObj(object)) return undefined;
+  const spec = dig(object, path);
+  if (!isObj(spec)) return undefined;
+  const metadata = isObj(object.metadata) ? object.metadata : {};
+  const templateMeta = kind === 'Pod' ? metadata : dig(object, [...path.slice(0, -1), 'metadata']);
+  const specPath = path.join('.');
+  const podSpec: PodSpecLike = {
+    restartPolicy: typeof spec.restartPolicy === 'string' ? spec.restartPolicy : undefined,
+    securityContext: isObj(spec.securityContext) ? spec.securityContext : undefined,
+    nodeSelector: stringRecord(spec.nodeSelector),
+    imagePullSecrets: Array.isArray(spec.imagePullSecrets)
+      ? spec.imagePullSecrets.flatMap((s) => (isObj(s) && typeof s.name === 'string' ? [s.name] : []))
+      : [],
+    serviceAccountName: typeof spec.serviceAccountName === 'string' ? spec.serviceAccountName : undefined,
+  };
+  return {
+    kind,
+    name: typeof metadata.name === 'string' ? metadata.name : typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '',
+    namespace: typeof metadata.namespace === 'string' ? metadata.namespace : undefined,
+    annotations: { ...stringRecord(metadata.annotations), ...stringRecord(isObj(templateMeta) ? templateMeta.annotations : undefined) },
+    podSpec,
+    containers: listContainers(spec, specPath),
+  };
+}
+
+const sameArgv = (a?: string[], b?: string[]) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * On UPDATE only containers that are new or whose image, command or args changed are checked:
+ * scaling or restarting a workload whose image has since vanished must never be blocked.
+ */
+export function changedContainers(current: WorkloadUnderReview, previous: WorkloadUnderReview | undefined): ContainerTarget[] {
+  if (!previous) return current.containers;
+  const before = new Map(previous.containers.map((c) => [`${c.kind}/${c.container.name}`, c.container]));
+  return current.containers.filter((c) => {
+    const old = before.get(`${c.kind}/${c.container.name}`);
+    return (
+      !old ||
+      old.image !== c.container.image ||
+      !sameArgv(old.command, c.container.command) ||
+      !sameArgv(old.args, c.container.args)
+    );
+  });
+}

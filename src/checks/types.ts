@@ -1,0 +1,76 @@
+// The model the checks work on: a pod spec reduced to what the checks read, and findings.
+// Nothing here knows about HTTP, Fastify or the Kubernetes client.
+import type { ImageReference, InvalidReferenceError } from '../image/reference.js';
+
+export type ContainerKind = 'initContainer' | 'container' | 'ephemeralContainer';
+
+export interface ContainerSpec {
+  name: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  imagePullPolicy?: string;
+  restartPolicy?: string;
+  securityContext?: Record<string, unknown>;
+}
+
+export interface ContainerTarget {
+  kind: ContainerKind;
+  index: number;
+  /** JSON path in the object under review, e.g. spec.template.spec.containers[0] */
+  path: string;
+  sidecar: boolean;
+  container: ContainerSpec;
+}
+
+export interface PodSpecLike {
+  restartPolicy?: string;
+  securityContext?: Record<string, unknown>;
+  nodeSelector: Record<string, string>;
+  imagePullSecrets: string[];
+  serviceAccountName?: string;
+}
+
+export interface WorkloadUnderReview {
+  kind: string;
+  name: string;
+  namespace?: string;
+  /** Workload annotations merged with its pod template's (template wins). */
+  annotations: Record<string, string>;
+  podSpec: PodSpecLike;
+  containers: ContainerTarget[];
+}
+
+/**
+ * How sure a finding is that the pod will fail:
+ * - certain: the node will fail this way (deny in enforce mode);
+ * - likely: it will probably fail, or fail on some nodes (warning);
+ * - unverified: the check could not tell (registry down, deadline): a warning, never a deny.
+ */
+export type Certainty = 'certain' | 'likely' | 'unverified';
+
+export interface Finding {
+  checkId: string;
+  /** Container name, as the user wrote it. */
+  container: string;
+  certainty: Certainty;
+  /** One line for the person running kubectl: what will happen, why, and the fix. */
+  message: string;
+}
+
+/** What a check gets for one container. `image` is undefined when the reference does not parse. */
+export interface CheckInput {
+  workload: WorkloadUnderReview;
+  target: ContainerTarget;
+  image?: ImageReference;
+  /** Set when the image string does not parse (then `image` is undefined). */
+  imageError?: InvalidReferenceError;
+  signal: AbortSignal;
+}
+
+export interface Check<P = unknown> {
+  readonly id: string;
+  /** One line for the README's checks table and `--help`. */
+  readonly description: string;
+  run(input: CheckInput, ports: P): Promise<Finding[]> | Finding[];
+}

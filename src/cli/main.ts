@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+// Process entry: the only file that reads process.env and process.argv.
+//   backoff-guard serve [--config FILE] [--port N] [--kubeconfig FILE]
+//   backoff-guard check -f FILE|DIR|- [--config FILE] [--offline] [--timeout MS]
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { createEngine } from '../app.js';
+import { allChecks } from '../checks/index.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { VERSION } from '../version.js';
+import { checkManifests } from './check.js';
+import { readManifests } from './manifests.js';
+import { serve } from './serve.js';
+
+const USAGE = `backoff-guard ${VERSION}: catch ImagePullBackOff and CrashLoopBackOff before they happen
+
+Usage:
+  backoff-guard serve [--config FILE] [--port N] [--kubeconfig FILE]
+      Run the validating admission webhook over HTTPS (POST /validate, GET /healthz, GET /readyz).
+  backoff-guard check -f FILE|DIR|- [--config FILE] [--offline] [--timeout MS]
+      Run the same checks over manifest files; exit 1 when something would be denied.
+
+Options:
+  -c, --config FILE      YAML config file (see README "Configuration"); env BACKOFF_GUARD_* overrides it
+  -p, --port N           listen port (default 8443)
+      --kubeconfig FILE  read namespace labels with this kubeconfig instead of the in-cluster account
+  -f, --file PATH        manifest file, folder, or - for standard input
+      --offline          check without contacting registries
+      --timeout MS       time allowed for registry lookups in check (default 15000)
+  -h, --help             this help
+  -v, --version          print the version`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string', short: 'p' },
+        kubeconfig: { type: 'string' },
+        file: { type: 'string', short: 'f', multiple: true },
+        offline: { type: 'boolean' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`backoff-guard: ${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0];
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+
+  let config: Config;
+  try {
+    const overrides: Record<string, unknown> = {};
+    if (values.port !== undefined) {
+      if (!/^\d+$/.test(values.port)) throw new ConfigError(`--port ${JSON.stringify(values.port)}: server.port must be an integer`, 'server.port');
+      overrides['server.port'] = Number(values.port);
+    }
+    if (values.kubeconfig) overrides['kubernetes.kubeconfig'] = values.kubeconfig;
+    if (command === 'check') overrides['kubernetes.enabled'] = 'off';
+    const file = values.config ?? process.env.BACKOFF_GUARD_CONFIG;
+    config = loadConfig({ ...(file ? { file } : {}), env: process.env, overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`backoff-guard: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  if (command === 'serve') {
+    const logger = pino({ level: config.log.level, redact: ['req.headers.authorization', '*.password', '*.token'], base: { name: 'backoff-guard' } });
+    let server;
+    try {
+      server = await serve({
+        config,
+        logger,
+        ...(process.env.KUBERNETES_SERVICE_HOST ? { serviceHost: process.env.KUBERNETES_SERVICE_HOST, drainDelayMs: 3000 } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`backoff-guard: ${err.message}\n`);
+        return 2;
+      }
+      logger.fatal({ err }, 'cannot start');
+      return 1;
+    }
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        logger.info({ signal }, 'shutting down: readiness off, draining in-flight reviews');
+        void server.close().then(resolve);
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    return 0;
+  }
+
+  if (command === 'check') {
+    const targets = values.file ?? [];
+    if (targets.length === 0) {
+      process.stderr.write('backoff-guard check: give the manifests with -f FILE|DIR|-\n');
+      return 2;
+    }
+    const timeoutMs = values.timeout ? Number(values.timeout) : 15_000;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      process.stderr.write(`backoff-guard check: --timeout ${JSON.stringify(values.timeout)} must be a positive number of milliseconds\n`);
+      return 2;
+    }
+    const logger = pino({ level: 'silent' });
+    const engine = createEngine(config, { logger, namespaceLabels: null, offline: values.offline ?? false });
+    const docs = targets.map((t) => readManifests(t));
+    const summary = await checkManifests(
+      docs.flatMap((d) => d.docs),
+      docs.flatMap((d) => d.errors),
+      { checks: allChecks, ports: engine.ports, timeoutMs, out: (line) => process.stdout.write(`${line}\n`) },
+    );
+    await engine.close();
+    return summary.exitCode;
+  }
+
+  process.stderr.write(`backoff-guard: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`backoff-guard: ${(err as Error)?.stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,60 @@
+// `backoff-guard serve`: load certificates, build the app, listen over HTTPS, drain on SIGTERM.
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { createApp } from '../app.js';
+import type { Config } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
+import { ensureDevCertificates } from '../tls/dev-certs.js';
+
+export interface ServeOptions {
+  config: Config;
+  logger: Logger;
+  serviceHost?: string;
+  /** Delay between readiness going false and the listener closing (endpoints need time to update). */
+  drainDelayMs?: number;
+}
+
+async function loadTls(config: Config, logger: Logger): Promise<{ key: Buffer; cert: Buffer }> {
+  const { certFile, keyFile, generateDevCertificates } = config.server.tls;
+  const read = () => ({ key: readFileSync(keyFile), cert: readFileSync(certFile) });
+  try {
+    return read();
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    if (!missing || !generateDevCertificates) {
+      throw new ConfigError(
+        `cannot read the serving certificate (server.tls.certFile ${certFile}, server.tls.keyFile ${keyFile}): ${(err as Error).message}`,
+        'server.tls.certFile',
+        { cause: err },
+      );
+    }
+  }
+  if (dirname(certFile) !== dirname(keyFile)) {
+    throw new ConfigError('server.tls.certFile and keyFile must be in one folder to generate development certificates', 'server.tls.keyFile');
+  }
+  const { paths } = await ensureDevCertificates(dirname(certFile));
+  logger.warn({ ca: paths.caFile, cert: paths.certFile }, 'generated a development CA and serving certificate for localhost/127.0.0.1; never use them in a cluster');
+  return read();
+}
+
+export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<void>; port: number }> {
+  const { config, logger } = opts;
+  const tls = await loadTls(config, logger);
+  const app = createApp(config, { logger, tls, ...(opts.serviceHost ? { serviceHost: opts.serviceHost } : {}) });
+  await app.server.listen({ host: config.server.host, port: config.server.port });
+  const address = app.server.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  logger.info({ port, host: config.server.host, mode: config.admission.defaultMode }, `backoff-guard listening on https://${config.server.host}:${port}/validate`);
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      app.setReady(false);
+      if (opts.drainDelayMs) await new Promise((r) => setTimeout(r, opts.drainDelayMs));
+      await app.server.close(); // stops accepting, waits for in-flight reviews
+    })();
+    return closing;
+  };
+  return { close, port };
+}

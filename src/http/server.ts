@@ -1,0 +1,128 @@
+// The only importer of Fastify: builds the HTTP(S) server, its routes and its error handling.
+// It knows nothing of checks or registries: it is handed a `review` function.
+import { Ajv } from 'ajv';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Logger } from 'pino';
+import { deadlineMs } from '../admission/deadline.js';
+import type { ReviewOutcome } from '../admission/handle-review.js';
+import { admissionReviewSchema, allowResponse, type AdmissionReviewRequest } from '../admission/review.js';
+import { oneLine } from '../admission/verdict.js';
+import type { Config } from '../config/schema.js';
+
+export interface ServerDeps {
+  config: Pick<Config, 'server' | 'admission'>;
+  review: (review: AdmissionReviewRequest, signal: AbortSignal) => Promise<ReviewOutcome>;
+  logger: Logger;
+  /** TLS key and certificate; without them the server speaks plain HTTP (tests through inject()). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Readiness: false while starting and draining. */
+  ready?: () => boolean;
+}
+
+/** Extra time past the deadline before the route answers on its own, whatever the review is doing. */
+const HARD_STOP_SLACK_MS = 250;
+
+// The envelope is validated without coercion or stripping: the object under review must reach
+// the checks exactly as the API server sent it.
+const envelopeAjv = new Ajv({ allErrors: false, coerceTypes: false, removeAdditional: false, useDefaults: false, strict: false });
+
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const opts: FastifyServerOptions & { https?: unknown } = {
+    loggerInstance: deps.logger,
+    disableRequestLogging: true,
+    bodyLimit: deps.config.server.bodyLimitBytes,
+    // A client that trickles its body must not hold a socket forever.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    ...(deps.tls ? { https: { key: deps.tls.key, cert: deps.tls.cert, minVersion: 'TLSv1.2' } } : {}),
+  };
+  const app = Fastify(opts as FastifyServerOptions);
+
+  app.setValidatorCompiler(({ schema }) => envelopeAjv.compile(schema));
+
+  // Every client error is a 400-family answer with one line of reason; never a stack, never a 500.
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) request.log.error({ err }, 'internal error');
+    let message = err.message;
+    if (err.validation) message = `invalid AdmissionReview: ${err.validationContext ?? 'body'}${err.validation[0]?.instancePath ?? ''} ${err.validation[0]?.message ?? 'is invalid'}`;
+    else if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) message = `invalid AdmissionReview: body is not valid JSON (${err.message})`;
+    else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') message = 'invalid AdmissionReview: body is empty';
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `AdmissionReview too large: the limit is ${deps.config.server.bodyLimitBytes} bytes (server.bodyLimitBytes)`;
+    else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = `unsupported content type ${JSON.stringify(request.headers['content-type'] ?? '')}: send application/json`;
+    else if (status === 500) message = 'internal error';
+    void reply.code(status).send({ error: oneLine(message), statusCode: status });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}; the webhook path is POST /validate`, statusCode: 404 });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = deps.ready ? deps.ready() : true;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
+  });
+
+  app.post<{ Body: AdmissionReviewRequest; Querystring: { timeout?: string } }>(
+    '/validate',
+    { schema: { body: admissionReviewSchema } },
+    async (request) => {
+      const started = performance.now();
+      const review = request.body;
+      const req = review.request;
+      const budget = deadlineMs(request.query.timeout, deps.config.admission.budgetMs, deps.config.admission.safetyMarginMs);
+      const signal = AbortSignal.timeout(budget);
+      let outcome: ReviewOutcome | undefined;
+      let failure: unknown;
+      let hardStop: NodeJS.Timeout | undefined;
+      try {
+        // The checks honour the signal; this race guarantees an answer even if something does not.
+        outcome = await Promise.race([
+          deps.review(review, signal),
+          new Promise<undefined>((resolve) => {
+            hardStop = setTimeout(() => resolve(undefined), budget + HARD_STOP_SLACK_MS);
+          }),
+        ]);
+      } catch (err) {
+        failure = err;
+      } finally {
+        clearTimeout(hardStop);
+      }
+      let response;
+      if (outcome) {
+        response = outcome.response;
+      } else if (failure !== undefined && !deps.config.admission.failOpen) {
+        // failOpen false: a webhook failure, and the API server's failurePolicy decides.
+        request.log.error({ err: failure, uid: req.uid }, 'review failed; failing closed');
+        throw failure;
+      } else {
+        const why = failure !== undefined ? `an internal error (${oneLine(String((failure as Error)?.message ?? failure))})` : 'its deadline';
+        if (failure !== undefined) request.log.error({ err: failure, uid: req.uid }, 'review failed; failing open');
+        response = allowResponse(req.uid, [`backoff-guard could not check this ${req.kind.kind} because of ${why}; allowed unchecked`.slice(0, 256)]);
+      }
+      request.log.info(
+        {
+          uid: req.uid,
+          kind: req.kind.kind,
+          namespace: req.namespace,
+          name: req.name,
+          operation: req.operation,
+          dryRun: req.dryRun ?? false,
+          allowed: response.response.allowed,
+          mode: outcome?.mode,
+          skipped: outcome?.skipped,
+          findings: outcome?.findings.map((f) => `${f.container}:${f.checkId}:${f.certainty}`),
+          timedOut: outcome?.timedOut,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+        },
+        'review',
+      );
+      return response;
+    },
+  );
+
+  return app;
+}
