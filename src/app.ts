@@ -9,6 +9,7 @@ import { allChecks } from './checks/index.js';
 import type { CheckPorts } from './checks/ports.js';
 import type { Config } from './config/schema.js';
 import { ConfigError } from './config/load.js';
+import { OfflineRegistry } from './facts/offline-registry.js';
 import { RegistryImageFacts } from './facts/registry-image-facts.js';
 import { buildServer } from './http/server.js';
 import { connectCluster } from './kube/cluster.js';
@@ -53,6 +54,8 @@ export interface EngineOptions {
   namespaceLabels?: NamespaceLabels | null;
   /** KUBERNETES_SERVICE_HOST, passed by main.ts. */
   serviceHost?: string;
+  /** Never contact a registry (`check --offline`). */
+  offline?: boolean;
 }
 
 /** The checking engine shared by `serve` and `check`. */
@@ -63,7 +66,7 @@ export function createEngine(config: Config, opts: EngineOptions): Engine {
     userAgent: `backoff-guard/${VERSION}`,
   });
   const facts = new RegistryImageFacts({
-    registry,
+    registry: opts.offline ? new OfflineRegistry() : registry,
     cache: config.cache,
     credentialsOnNodes: config.registry.credentialsOnNodes,
     offlineDockerHubCheck: config.registry.offlineDockerHubCheck,

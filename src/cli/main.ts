@@ -9,6 +9,7 @@ import { allChecks } from '../checks/index.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { VERSION } from '../version.js';
+import { reviewFor } from '../admission/review.js';
 import { checkManifests } from './check.js';
 import { readManifests } from './manifests.js';
 import { serve } from './serve.js';
@@ -20,6 +21,9 @@ Usage:
       Run the validating admission webhook over HTTPS (POST /validate, GET /healthz, GET /readyz).
   backoff-guard check -f FILE|DIR|- [--config FILE] [--offline] [--timeout MS]
       Run the same checks over manifest files; exit 1 when something would be denied.
+  backoff-guard review -f FILE
+      Print the AdmissionReview the API server would send for the first object in FILE
+      (to try the webhook with curl).
 
 Options:
   -c, --config FILE      YAML config file (see README "Configuration"); env BACKOFF_GUARD_* overrides it
@@ -61,6 +65,22 @@ async function main(argv: string[]): Promise<number> {
   if (values.help || !command) {
     process.stdout.write(`${USAGE}\n`);
     return command || values.help ? 0 : 2;
+  }
+
+  if (command === 'review') {
+    const target = values.file?.[0];
+    if (!target) {
+      process.stderr.write('backoff-guard review: give the manifest with -f FILE\n');
+      return 2;
+    }
+    const { docs, errors } = readManifests(target);
+    const first = docs[0]?.object;
+    if (errors.length > 0 || !first || typeof first !== 'object' || Array.isArray(first)) {
+      process.stderr.write(`backoff-guard review: ${errors[0] ? `${errors[0].source}: ${errors[0].message}` : `${target} holds no Kubernetes object`}\n`);
+      return 2;
+    }
+    process.stdout.write(`${JSON.stringify(reviewFor(first as Record<string, unknown>))}\n`);
+    return 0;
   }
 
   let config: Config;

@@ -1,0 +1,167 @@
+// ImageFacts backed by the registries: HEAD the manifest, and on a miss find out whether the tag
+// or the whole repository is missing and what the user probably meant.
+// Cached (positive, negative and error answers with their own TTLs, bounded), and concurrent
+// lookups of one image share one registry request. Lookups are not cancelled by a review's
+// deadline: they finish in the background and fill the cache for the next review.
+import type { ImageLookup, ImageFacts } from '../checks/ports.js';
+import { closestMatches } from '../image/closest.js';
+import { officialImages, suggestOfficialImage } from '../image/official-images.js';
+import { isOfficialLibrary, type ImageReference } from '../image/reference.js';
+import type { RegistryClient } from '../registry/client.js';
+import { RegistryError } from '../registry/errors.js';
+import { matchesAny } from '../util/host-glob.js';
+import { SingleFlight } from '../util/single-flight.js';
+import { TtlCache } from '../util/ttl-cache.js';
+
+export interface ImageFactsOptions {
+  registry: Pick<RegistryClient, 'headManifest' | 'listTags'>;
+  cache: { positiveTtlMs: number; negativeTtlMs: number; errorTtlMs: number; maxEntries: number };
+  /** Host globs whose credentials live on the nodes: auth failures there are not the pod's fault. */
+  credentialsOnNodes: readonly string[];
+  /** Judge docker.io/library/<name> from the shipped Official Images list when Hub cannot be asked. */
+  offlineDockerHubCheck: boolean;
+  /** Called for each registry answer (metrics, logs). */
+  onLookup?: (ref: ImageReference, result: ImageLookup, cached: boolean) => void;
+}
+
+const TAG_SUGGESTION_LIST_MAX = 1000;
+
+function describeFailure(e: RegistryError): string {
+  switch (e.kind) {
+    case 'timeout':
+      return 'did not answer in time';
+    case 'tls':
+      return `presented a certificate that is not trusted (${e.message.split(':').pop()?.trim() || 'TLS error'})`;
+    case 'blocked':
+      return 'resolves to a loopback, link-local or metadata address, which backoff-guard does not call unless the registry is configured';
+    case 'server':
+      return `answered HTTP ${e.status ?? '5xx'}`;
+    case 'network':
+      return e.errno === 'OFFLINE' ? 'was not asked (offline mode)' : `is unreachable (${e.errno ?? 'network error'})`;
+    case 'too-large':
+      return 'sent a response larger than allowed';
+    default:
+      return `gave an unexpected answer (${e.status ? `HTTP ${e.status}` : e.kind})`;
+  }
+}
+
+export class RegistryImageFacts implements ImageFacts {
+  private readonly cache: TtlCache<string, ImageLookup>;
+  private readonly flights = new SingleFlight<string, ImageLookup>();
+
+  constructor(private readonly opts: ImageFactsOptions) {
+    this.cache = new TtlCache(opts.cache.maxEntries);
+  }
+
+  get cacheStats(): { hits: number; misses: number; size: number } {
+    return { hits: this.cache.hits, misses: this.cache.misses, size: this.cache.size };
+  }
+
+  async lookup(ref: ImageReference, _signal: AbortSignal): Promise<ImageLookup> {
+    const key = `${ref.name}@${ref.reference}`;
+    const cached = this.cache.get(key);
+    if (cached) {
+      this.opts.onLookup?.(ref, cached, true);
+      return cached;
+    }
+    return this.flights.do(key, async () => {
+      const result = await this.resolve(ref);
+      this.cache.set(key, result, this.ttlFor(result));
+      this.opts.onLookup?.(ref, result, false);
+      return result;
+    });
+  }
+
+  private ttlFor(result: ImageLookup): number {
+    const c = this.opts.cache;
+    switch (result.status) {
+      case 'found':
+        return c.positiveTtlMs;
+      case 'not-found':
+      case 'unauthorized':
+        return c.negativeTtlMs;
+      case 'rate-limited':
+        return Math.max(c.errorTtlMs, Math.min(result.retryAfterMs ?? 0, 3_600_000));
+      case 'unreachable':
+        return c.errorTtlMs;
+    }
+  }
+
+  private async resolve(ref: ImageReference): Promise<ImageLookup> {
+    const registry = ref.domain;
+    // distribution accepts 'a_b.c/d' as a domain-less path; no node can pull it from anywhere.
+    if (registry === '') return { status: 'unreachable', registry: '(no registry)', reason: 'cannot be determined from this reference' };
+    try {
+      const d = await this.opts.registry.headManifest({ domain: ref.domain, path: ref.path, reference: ref.reference });
+      return d.digest ? { status: 'found', registry, digest: d.digest } : { status: 'found', registry };
+    } catch (err) {
+      if (!(err instanceof RegistryError)) {
+        return { status: 'unreachable', registry, reason: `could not be asked (${(err as Error)?.message ?? err})` };
+      }
+      // Docker Hub's library/ namespace is closed: a name outside the Official Images list cannot
+      // exist there, whatever Hub answers (anonymous 401 insufficient_scope looks the same for a
+      // missing and a private repository) or fails to answer.
+      if (isOfficialLibrary(ref) && !officialImages().has(ref.path.slice('library/'.length))) {
+        const hubSaid = err.kind === 'not-found' || err.kind === 'unauthorized' || err.kind === 'denied';
+        if (hubSaid || this.opts.offlineDockerHubCheck) {
+          return {
+            status: 'not-found',
+            registry,
+            what: 'repository',
+            suggestions: suggestOfficialImage(ref.path),
+            source: hubSaid ? 'registry' : 'official-images-list',
+          };
+        }
+      }
+      switch (err.kind) {
+        case 'not-found':
+          return this.whatIsMissing(ref, err);
+        case 'unauthorized':
+        case 'denied':
+          return {
+            status: 'unauthorized',
+            registry,
+            credentialsOnNodes: matchesAny(this.opts.credentialsOnNodes, ref.domain),
+            suggestions: isOfficialLibrary(ref) ? suggestOfficialImage(ref.path) : [],
+            ...(err.detail ? { detail: err.detail } : {}),
+          };
+        case 'rate-limited':
+          return err.retryAfterMs !== undefined ? { status: 'rate-limited', registry, retryAfterMs: err.retryAfterMs } : { status: 'rate-limited', registry };
+        default:
+          return { status: 'unreachable', registry, reason: describeFailure(err) };
+      }
+    }
+  }
+
+  /** A 404 on a manifest: the tag (or digest) is missing, or the whole repository is. */
+  private async whatIsMissing(ref: ImageReference, err: RegistryError): Promise<ImageLookup> {
+    const registry = ref.domain;
+    if (err.codes.includes('NAME_UNKNOWN')) {
+      return {
+        status: 'not-found',
+        registry,
+        what: 'repository',
+        suggestions: isOfficialLibrary(ref) ? suggestOfficialImage(ref.path) : [],
+        source: 'registry',
+      };
+    }
+    let tags: string[] | undefined;
+    try {
+      tags = await this.opts.registry.listTags({ domain: ref.domain, path: ref.path }, { max: TAG_SUGGESTION_LIST_MAX });
+    } catch (e) {
+      if (e instanceof RegistryError && e.kind === 'not-found') {
+        return {
+          status: 'not-found',
+          registry,
+          what: 'repository',
+          suggestions: isOfficialLibrary(ref) ? suggestOfficialImage(ref.path) : [],
+          source: 'registry',
+        };
+      }
+      tags = undefined; // the manifest is missing either way; only the hint is lost
+    }
+    const what = ref.digest ? 'manifest' : 'tag';
+    const suggestions = what === 'tag' && tags ? closestMatches(ref.tag ?? ref.reference, tags) : [];
+    return { status: 'not-found', registry, what, suggestions, source: 'registry' };
+  }
+}
