@@ -4,15 +4,11 @@
 //   backoff-guard check -f FILE|DIR|- [--config FILE] [--offline] [--timeout MS]
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { createEngine } from '../app.js';
-import { allChecks } from '../checks/index.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { VERSION } from '../version.js';
 import { reviewFor } from '../admission/review.js';
-import { checkManifests } from './check.js';
 import { readManifests } from './manifests.js';
-import { serve } from './serve.js';
 
 const USAGE = `backoff-guard ${VERSION}: catch ImagePullBackOff and CrashLoopBackOff before they happen
 
@@ -106,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
     const logger = pino({ level: config.log.level, redact: ['req.headers.authorization', '*.password', '*.token'], base: { name: 'backoff-guard' } });
     let server;
     try {
+      const { serve } = await import('./serve.js');
       server = await serve({
         config,
         logger,
@@ -141,8 +138,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`backoff-guard check: --timeout ${JSON.stringify(values.timeout)} must be a positive number of milliseconds\n`);
       return 2;
     }
+    const { createEngine } = await import('../engine.js');
+    const { checkManifests } = await import('./check.js');
+    const { allChecks } = await import('../checks/index.js');
     const logger = pino({ level: 'silent' });
-    const engine = createEngine(config, { logger, namespaceLabels: null, offline: values.offline ?? false });
+    const engine = await createEngine(config, { logger, namespaceLabels: null, offline: values.offline ?? false });
     const docs = targets.map((t) => readManifests(t));
     const summary = await checkManifests(
       docs.flatMap((d) => d.docs),

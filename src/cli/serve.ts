@@ -41,7 +41,7 @@ async function loadTls(config: Config, logger: Logger): Promise<{ key: Buffer; c
 export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<void>; port: number }> {
   const { config, logger } = opts;
   const tls = await loadTls(config, logger);
-  const app = createApp(config, { logger, tls, ...(opts.serviceHost ? { serviceHost: opts.serviceHost } : {}) });
+  const app = await createApp(config, { logger, tls, ...(opts.serviceHost ? { serviceHost: opts.serviceHost } : {}) });
   await app.server.listen({ host: config.server.host, port: config.server.port });
   const address = app.server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;

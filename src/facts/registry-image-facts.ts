@@ -26,6 +26,16 @@ export interface ImageFactsOptions {
 
 const TAG_SUGGESTION_LIST_MAX = 1000;
 
+const NETWORK_WORDS: Record<string, string> = {
+  OFFLINE: 'was not asked (offline mode)',
+  ENOTFOUND: 'cannot be resolved (DNS: no such host)',
+  EAI_AGAIN: 'cannot be resolved right now (DNS: EAI_AGAIN)',
+  ECONNREFUSED: 'refused the connection (ECONNREFUSED)',
+  ECONNRESET: 'reset the connection (ECONNRESET)',
+  EHOSTUNREACH: 'is unreachable (EHOSTUNREACH)',
+  ENETUNREACH: 'is unreachable (ENETUNREACH)',
+};
+
 function describeFailure(e: RegistryError): string {
   switch (e.kind) {
     case 'timeout':
@@ -37,7 +47,7 @@ function describeFailure(e: RegistryError): string {
     case 'server':
       return `answered HTTP ${e.status ?? '5xx'}`;
     case 'network':
-      return e.errno === 'OFFLINE' ? 'was not asked (offline mode)' : `is unreachable (${e.errno ?? 'network error'})`;
+      return NETWORK_WORDS[e.errno ?? ''] ?? `is unreachable (${e.errno ?? 'network error'})`;
     case 'too-large':
       return 'sent a response larger than allowed';
     default:

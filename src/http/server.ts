@@ -1,7 +1,7 @@
 // The only importer of Fastify: builds the HTTP(S) server, its routes and its error handling.
 // It knows nothing of checks or registries: it is handed a `review` function.
 import { Ajv } from 'ajv';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { deadlineMs } from '../admission/deadline.js';
 import type { ReviewOutcome } from '../admission/handle-review.js';
@@ -29,7 +29,8 @@ const envelopeAjv = new Ajv({ allErrors: false, coerceTypes: false, removeAdditi
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const opts: FastifyServerOptions & { https?: unknown } = {
     loggerInstance: deps.logger,
-    disableRequestLogging: true,
+    // One log line per review is written by the route itself, with its uid and verdict.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.server.bodyLimitBytes,
     // A client that trickles its body must not hold a socket forever.
     requestTimeout: 30_000,
