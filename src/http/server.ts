@@ -41,6 +41,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   };
   const app = Fastify(opts as FastifyServerOptions);
 
+  // The API server sends application/json only; anything else is a client mistake (415).
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(({ schema }) => envelopeAjv.compile(schema));
 
   // Every client error is a 400-family answer with one line of reason; never a stack, never a 500.
