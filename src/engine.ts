@@ -53,6 +53,8 @@ export interface EngineOptions {
   serviceHost?: string;
   /** Never contact a registry (`check --offline`). */
   offline?: boolean;
+  /** The namespace the webhook runs in: always exempt, so it can never block its own recovery. */
+  ownNamespace?: string;
 }
 
 /** The checking engine shared by `serve` and `check`. */
@@ -87,7 +89,9 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
   }
   const ports: CheckPorts = { images: facts };
   const reviewDeps: ReviewDeps = {
-    policy: config.admission,
+    policy: opts.ownNamespace && !config.admission.exemptNamespaces.includes(opts.ownNamespace)
+      ? { ...config.admission, exemptNamespaces: [...config.admission.exemptNamespaces, opts.ownNamespace] }
+      : config.admission,
     checks: allChecks,
     ports,
     ...(namespaceLabels ? { namespaceLabels } : {}),

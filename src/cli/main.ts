@@ -2,6 +2,7 @@
 // Process entry: the only file that reads process.env and process.argv.
 //   backoff-guard serve [--config FILE] [--port N] [--kubeconfig FILE]
 //   backoff-guard check -f FILE|DIR|- [--config FILE] [--offline] [--timeout MS]
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../config/load.js';
@@ -30,6 +31,16 @@ Options:
       --timeout MS       time allowed for registry lookups in check (default 15000)
   -h, --help             this help
   -v, --version          print the version`;
+
+/** The pod's namespace: POD_NAMESPACE (downward API), else the service account's namespace file. */
+function ownNamespace(): string | undefined {
+  if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -103,9 +114,11 @@ async function main(argv: string[]): Promise<number> {
     let server;
     try {
       const { serve } = await import('./serve.js');
+      const namespace = ownNamespace();
       server = await serve({
         config,
         logger,
+        ...(namespace ? { ownNamespace: namespace } : {}),
         ...(process.env.KUBERNETES_SERVICE_HOST ? { serviceHost: process.env.KUBERNETES_SERVICE_HOST, drainDelayMs: 3000 } : {}),
       });
     } catch (err) {

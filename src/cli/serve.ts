@@ -11,6 +11,7 @@ export interface ServeOptions {
   config: Config;
   logger: Logger;
   serviceHost?: string;
+  ownNamespace?: string;
   /** Delay between readiness going false and the listener closing (endpoints need time to update). */
   drainDelayMs?: number;
 }
@@ -41,7 +42,12 @@ async function loadTls(config: Config, logger: Logger): Promise<{ key: Buffer; c
 export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<void>; port: number }> {
   const { config, logger } = opts;
   const tls = await loadTls(config, logger);
-  const app = await createApp(config, { logger, tls, ...(opts.serviceHost ? { serviceHost: opts.serviceHost } : {}) });
+  const app = await createApp(config, {
+    logger,
+    tls,
+    ...(opts.serviceHost ? { serviceHost: opts.serviceHost } : {}),
+    ...(opts.ownNamespace ? { ownNamespace: opts.ownNamespace } : {}),
+  });
   await app.server.listen({ host: config.server.host, port: config.server.port });
   const address = app.server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
