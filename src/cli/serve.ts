@@ -6,12 +6,15 @@ import { createApp } from '../app.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import { ensureDevCertificates } from '../tls/dev-certs.js';
+import { watchCertificates } from '../tls/reloader.js';
 
 export interface ServeOptions {
   config: Config;
   logger: Logger;
   serviceHost?: string;
   ownNamespace?: string;
+  /** How often the certificate files are compared for rotation (default 10 s). */
+  certReloadIntervalMs?: number;
   /** Delay between readiness going false and the listener closing (endpoints need time to update). */
   drainDelayMs?: number;
 }
@@ -39,7 +42,7 @@ async function loadTls(config: Config, logger: Logger): Promise<{ key: Buffer; c
   return read();
 }
 
-export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<void>; port: number }> {
+export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<void>; port: number; reloadCertificates: () => boolean }> {
   const { config, logger } = opts;
   const tls = await loadTls(config, logger);
   const app = await createApp(config, {
@@ -53,14 +56,25 @@ export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   logger.info({ port, host: config.server.host, mode: config.admission.defaultMode }, `backoff-guard listening on https://${config.server.host}:${port}/validate`);
 
+  const https = app.server.server as import('node:https').Server;
+  const reloader = watchCertificates({
+    certFile: config.server.tls.certFile,
+    keyFile: config.server.tls.keyFile,
+    intervalMs: opts.certReloadIntervalMs ?? 10_000,
+    apply: ({ cert, key }) => https.setSecureContext({ cert, key, minVersion: 'TLSv1.2' }),
+    onReload: (fingerprint) => logger.info({ fingerprint }, 'serving certificate reloaded'),
+    onError: (err) => logger.warn({ err: err.message }, 'serving certificate files unreadable or mismatched; keeping the current one'),
+  });
+
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      reloader.stop();
       app.setReady(false);
       if (opts.drainDelayMs) await new Promise((r) => setTimeout(r, opts.drainDelayMs));
       await app.server.close(); // stops accepting, waits for in-flight reviews
     })();
     return closing;
   };
-  return { close, port };
+  return { close, port, reloadCertificates: reloader.check };
 }
