@@ -3,6 +3,7 @@
 import { createEngine, type EngineOptions } from './engine.js';
 import type { Config } from './config/schema.js';
 import { buildServer } from './http/server.js';
+import { createMetrics } from './metrics/metrics.js';
 
 export interface AppOptions extends EngineOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
@@ -10,12 +11,14 @@ export interface AppOptions extends EngineOptions {
 
 /** The webhook server, not yet listening. */
 export async function createApp(config: Config, opts: AppOptions) {
-  const engine = await createEngine(config, opts);
+  const metrics = createMetrics();
+  const engine = await createEngine(config, { ...opts, onLookup: (result, cached) => metrics.lookup(result, cached) });
   let ready = true;
   const server = buildServer({
     config,
     logger: opts.logger,
     review: engine.review,
+    metrics,
     ready: () => ready,
     ...(opts.tls ? { tls: opts.tls } : {}),
   });

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { handleReview, type NamespaceLabels, type ReviewDeps } from './admission/handle-review.js';
 import type { AdmissionReviewRequest } from './admission/review.js';
 import { allChecks } from './checks/index.js';
-import type { CheckPorts } from './checks/ports.js';
+import type { CheckPorts, ImageLookup } from './checks/ports.js';
 import type { Config } from './config/schema.js';
 import { ConfigError } from './config/load.js';
 import { OfflineRegistry } from './facts/offline-registry.js';
@@ -53,6 +53,8 @@ export interface EngineOptions {
   serviceHost?: string;
   /** Never contact a registry (`check --offline`). */
   offline?: boolean;
+  /** Called after each image lookup (metrics). */
+  onLookup?: (result: ImageLookup, cached: boolean) => void;
   /** The namespace the webhook runs in: always exempt, so it can never block its own recovery. */
   ownNamespace?: string;
 }
@@ -69,6 +71,7 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     cache: config.cache,
     credentialsOnNodes: config.registry.credentialsOnNodes,
     offlineDockerHubCheck: config.registry.offlineDockerHubCheck,
+    ...(opts.onLookup ? { onLookup: (_ref: unknown, result: ImageLookup, cached: boolean) => opts.onLookup?.(result, cached) } : {}),
   });
   let namespaceLabels = opts.namespaceLabels ?? undefined;
   if (opts.namespaceLabels === undefined && config.kubernetes.enabled !== 'off') {

@@ -17,6 +17,12 @@ export interface ServerDeps {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Readiness: false while starting and draining. */
   ready?: () => boolean;
+  /** Prometheus exposition for GET /metrics, and a hook after each review. */
+  metrics?: {
+    contentType: string;
+    render(): Promise<string>;
+    review(kind: string, operation: string, outcome: ReviewOutcome | undefined, seconds: number, failure: 'deadline' | 'error' | undefined): void;
+  };
 }
 
 /** Extra time past the deadline before the route answers on its own, whatever the review is doing. */
@@ -69,6 +75,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
   });
 
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+  }
+
   app.post<{ Body: AdmissionReviewRequest; Querystring: { timeout?: string } }>(
     '/validate',
     { schema: { body: admissionReviewSchema } },
@@ -106,6 +117,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         if (failure !== undefined) request.log.error({ err: failure, uid: req.uid }, 'review failed; failing open');
         response = allowResponse(req.uid, [`backoff-guard could not check this ${req.kind.kind} because of ${why}; allowed unchecked`.slice(0, 256)]);
       }
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      deps.metrics?.review(req.kind.kind, req.operation, outcome, ms / 1000, outcome ? undefined : failure !== undefined ? 'error' : 'deadline');
       request.log.info(
         {
           uid: req.uid,
@@ -119,7 +132,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
           skipped: outcome?.skipped,
           findings: outcome?.findings.map((f) => `${f.container}:${f.checkId}:${f.certainty}`),
           timedOut: outcome?.timedOut,
-          ms: Math.round((performance.now() - started) * 10) / 10,
+          ms,
         },
         'review',
       );

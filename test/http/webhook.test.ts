@@ -264,3 +264,18 @@ t.test('registry lookups are cached: a second review of the same images makes no
   t.ok(Date.now() - started < 5000);
   t.ok(fixtures['library/nginx:1.14.2'], 'fixture pushed');
 });
+
+t.test('/metrics exposes reviews, findings, latency and lookups in Prometheus format', async (t) => {
+  const res = await request(`${base}/metrics`, { dispatcher });
+  t.equal(res.statusCode, 200);
+  t.match(String(res.headers['content-type']), 'text/plain');
+  const text = await res.body.text();
+  t.match(text, /^backoff_guard_reviews_total\{kind="Pod",operation="CREATE",verdict="denied"\} [1-9]\d*$/m);
+  t.match(text, /^backoff_guard_reviews_total\{kind="Pod",operation="CREATE",verdict="allowed"\} [1-9]\d*$/m);
+  t.match(text, /^backoff_guard_findings_total\{check="image-exists",certainty="certain"\} [1-9]\d*$/m);
+  t.match(text, /^backoff_guard_findings_total\{check="command-sanity",certainty="certain"\} [1-9]\d*$/m);
+  t.match(text, /^backoff_guard_review_duration_seconds_bucket\{le="0\.005",verdict="denied"\} \d+$/m);
+  t.match(text, /^backoff_guard_deadline_exceeded_total [1-9]\d*$/m);
+  t.match(text, /^backoff_guard_image_lookups_total\{registry="docker\.io",result="found",cache="hit"\} [1-9]\d*$/m);
+  t.match(text, /^backoff_guard_process_resident_memory_bytes \d+/m);
+});

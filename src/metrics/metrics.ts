@@ -1,0 +1,89 @@
+// Prometheus metrics (prom-client), on a registry of their own so that several instances
+// (tests) never collide. Names follow the Prometheus conventions: a backoff_guard_ prefix,
+// _total for counters, base units (seconds) in histogram names.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReviewOutcome } from '../admission/handle-review.js';
+import type { ImageLookup } from '../checks/ports.js';
+
+export interface Metrics {
+  readonly contentType: string;
+  render(): Promise<string>;
+  review(kind: string, operation: string, outcome: ReviewOutcome | undefined, seconds: number, failure: 'deadline' | 'error' | undefined): void;
+  lookup(result: ImageLookup, cached: boolean): void;
+  registryRequest(registry: string, status: string): void;
+  rateLimited(registry: string): void;
+}
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'backoff_guard_' });
+  const reviews = new Counter({
+    name: 'backoff_guard_reviews_total',
+    help: 'AdmissionReviews answered, by kind, operation and verdict (allowed, warned, denied, skipped, failed_open).',
+    labelNames: ['kind', 'operation', 'verdict'],
+    registers: [registry],
+  });
+  const findings = new Counter({
+    name: 'backoff_guard_findings_total',
+    help: 'Findings reported, by check id and certainty (certain, likely, unverified).',
+    labelNames: ['check', 'certainty'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'backoff_guard_review_duration_seconds',
+    help: 'Time to answer an AdmissionReview, from body parsed to response built.',
+    labelNames: ['verdict'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const deadlines = new Counter({
+    name: 'backoff_guard_deadline_exceeded_total',
+    help: 'Reviews answered at their deadline with checks still running (allowed with "could not verify").',
+    registers: [registry],
+  });
+  const lookups = new Counter({
+    name: 'backoff_guard_image_lookups_total',
+    help: 'Image lookups by registry, result (found, not-found, unauthorized, rate-limited, unreachable) and cache (hit, miss).',
+    labelNames: ['registry', 'result', 'cache'],
+    registers: [registry],
+  });
+  const requests = new Counter({
+    name: 'backoff_guard_registry_requests_total',
+    help: 'HTTP requests sent to registries, by registry and HTTP status (or error kind).',
+    labelNames: ['registry', 'status'],
+    registers: [registry],
+  });
+  const backoffs = new Counter({
+    name: 'backoff_guard_registry_rate_limited_total',
+    help: 'Registry answers of 429 Too Many Requests (backoff-guard then waits before asking that registry again).',
+    labelNames: ['registry'],
+    registers: [registry],
+  });
+
+  return {
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    review(kind, operation, outcome, seconds, failure) {
+      let verdict: string;
+      if (failure) verdict = 'failed_open';
+      else if (!outcome) verdict = 'failed_open';
+      else if (outcome.skipped) verdict = 'skipped';
+      else if (!outcome.response.response.allowed) verdict = 'denied';
+      else if (outcome.response.response.warnings?.length) verdict = 'warned';
+      else verdict = 'allowed';
+      reviews.inc({ kind, operation, verdict });
+      duration.observe({ verdict }, seconds);
+      if (failure === 'deadline' || (outcome && outcome.timedOut > 0)) deadlines.inc();
+      for (const f of outcome?.findings ?? []) findings.inc({ check: f.checkId, certainty: f.certainty });
+    },
+    lookup(result, cached) {
+      lookups.inc({ registry: result.registry, result: result.status, cache: cached ? 'hit' : 'miss' });
+    },
+    registryRequest(registryName, status) {
+      requests.inc({ registry: registryName, status });
+    },
+    rateLimited(registryName) {
+      backoffs.inc({ registry: registryName });
+    },
+  };
+}
