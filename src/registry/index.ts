@@ -1,0 +1,19 @@
+// Public surface of the registry client. Usable on its own: nothing here knows about
+// admission, Kubernetes or HTTP servers.
+export {
+  RegistryClient,
+  DEFAULT_TIMEOUT_MS,
+  MAX_MANIFEST_BYTES,
+  type RegistryClientOptions,
+  type RegistryHostConfig,
+  type RepoRef,
+  type ManifestRef,
+  type ManifestDescriptor,
+  type CallOptions,
+  type ListTagsOptions,
+} from './client.js';
+export type { Credential } from './token.js';
+export { RegistryError, type RegistryErrorKind } from './errors.js';
+export { parseWWWAuthenticate, selectChallenge, type Challenge } from './challenge.js';
+export { blockedReason, type BlockReason } from './guard.js';
+export * as mediaTypes from './media-types.js';
