@@ -23,6 +23,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, { path: string; type: 'strin
   BACKOFF_GUARD_PORT: { path: 'server.port', type: 'integer' },
   BACKOFF_GUARD_TLS_CERT_FILE: { path: 'server.tls.certFile', type: 'string' },
   BACKOFF_GUARD_TLS_KEY_FILE: { path: 'server.tls.keyFile', type: 'string' },
+  BACKOFF_GUARD_TLS_GENERATE: { path: 'server.tls.generateDevCertificates', type: 'boolean' },
   BACKOFF_GUARD_MODE: { path: 'admission.defaultMode', type: 'string' },
   BACKOFF_GUARD_BUDGET_MS: { path: 'admission.budgetMs', type: 'integer' },
   BACKOFF_GUARD_FAIL_OPEN: { path: 'admission.failOpen', type: 'boolean' },
