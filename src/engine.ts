@@ -6,43 +6,83 @@ import type { Logger } from 'pino';
 import { handleReview, type NamespaceLabels, type ReviewDeps } from './admission/handle-review.js';
 import type { AdmissionReviewRequest } from './admission/review.js';
 import { allChecks } from './checks/index.js';
-import type { CheckPorts, ImageLookup } from './checks/ports.js';
+import type { CheckPorts, ImageLookup, NamespacedObjects, NodeArchitecturesSource, NodeImages, PullSecrets } from './checks/ports.js';
 import type { Config } from './config/schema.js';
 import { ConfigError } from './config/load.js';
 import { OfflineRegistry } from './facts/offline-registry.js';
 import { RegistryImageFacts } from './facts/registry-image-facts.js';
+import { RegistryImageInspector } from './inspect/image-inspector.js';
 import { RegistryClient, type RegistryHostConfig } from './registry/client.js';
+import { DockerConfigError, parseDockerConfigFile } from './credentials/docker-config.js';
+import { Keyring } from './credentials/keyring.js';
+import { ClusterNodeImages } from './facts/node-images.js';
+import { ClusterPullSecrets } from './facts/pull-secrets.js';
 import { VERSION } from './version.js';
 
 export interface Engine {
   ports: CheckPorts;
   facts: RegistryImageFacts;
+  /** Reads image configs and layers (issue 5); absent offline or with inspect.enabled false. */
+  inspector?: RegistryImageInspector;
   registry: RegistryClient;
   reviewDeps: ReviewDeps;
   review: (review: AdmissionReviewRequest, signal: AbortSignal) => ReturnType<typeof handleReview>;
   close(): Promise<void>;
 }
 
+function readConfigFile(path: string, field: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`invalid config: ${field} cannot be read (${(err as Error).message})`, field, { cause: err });
+  }
+}
+
+type EndpointSettings = { caFile?: string; insecure?: boolean; allowPrivateNetwork?: boolean; timeoutMs?: number; certFile?: string; keyFile?: string };
+
+/** The client settings of one endpoint (upstream or mirror), PEM files read. */
+function endpointSettings(h: EndpointSettings, field: string): Omit<RegistryHostConfig, 'server' | 'mirrors' | 'upstream'> {
+  if ((h.certFile === undefined) !== (h.keyFile === undefined)) {
+    throw new ConfigError(`invalid config: ${field} needs both certFile and keyFile`, `${field}.${h.certFile === undefined ? 'certFile' : 'keyFile'}`);
+  }
+  return {
+    ...(h.caFile ? { ca: readConfigFile(h.caFile, `${field}.caFile`) } : {}),
+    ...(h.certFile && h.keyFile ? { cert: readConfigFile(h.certFile, `${field}.certFile`), key: readConfigFile(h.keyFile, `${field}.keyFile`) } : {}),
+    ...(h.insecure !== undefined ? { insecure: h.insecure } : {}),
+    ...(h.allowPrivateNetwork !== undefined ? { allowPrivateNetwork: h.allowPrivateNetwork } : {}),
+    ...(h.timeoutMs !== undefined ? { timeoutMs: h.timeoutMs } : {}),
+  };
+}
+
 function registryHosts(config: Config): Record<string, RegistryHostConfig> {
   const hosts: Record<string, RegistryHostConfig> = {};
   for (const [domain, h] of Object.entries(config.registry.hosts)) {
-    let ca: string | undefined;
-    if (h.caFile) {
-      try {
-        ca = readFileSync(h.caFile, 'utf8');
-      } catch (err) {
-        throw new ConfigError(`invalid config: registry.hosts.${domain}.caFile cannot be read (${(err as Error).message})`, `registry.hosts.${domain}.caFile`, { cause: err });
-      }
-    }
     hosts[domain] = {
       ...(h.server ? { server: h.server } : {}),
-      ...(ca ? { ca } : {}),
-      ...(h.insecure !== undefined ? { insecure: h.insecure } : {}),
-      ...(h.allowPrivateNetwork !== undefined ? { allowPrivateNetwork: h.allowPrivateNetwork } : {}),
-      ...(h.timeoutMs !== undefined ? { timeoutMs: h.timeoutMs } : {}),
+      ...endpointSettings(h, `registry.hosts.${domain}`),
+      ...(h.mirrors ? { mirrors: h.mirrors.map((m, i) => ({ server: m.server, ...endpointSettings(m, `registry.hosts.${domain}.mirrors.${i}`) })) } : {}),
+      ...(h.upstream !== undefined ? { upstream: h.upstream } : {}),
     };
   }
   return hosts;
+}
+
+/** registry.nodeDockerConfig: the nodes' own credentials, as a keyring after the pod's. */
+function nodeKeyring(config: Config, logger: Logger): Keyring | undefined {
+  const path = config.registry.nodeDockerConfig;
+  if (!path) return undefined;
+  const field = 'registry.nodeDockerConfig';
+  let parsed;
+  try {
+    parsed = parseDockerConfigFile(readConfigFile(path, field));
+  } catch (err) {
+    if (err instanceof DockerConfigError) throw new ConfigError(`invalid config: ${field} ${path} ${err.reason}`, field, { cause: err });
+    throw err;
+  }
+  const keyring = new Keyring();
+  const ignored = keyring.add({ kind: 'node', name: path }, parsed.entries);
+  logger.info({ path, keys: parsed.entries.map((e) => e.key), ignored }, "using a docker config as the nodes' credentials");
+  return keyring;
 }
 
 export interface EngineOptions {
@@ -57,6 +97,12 @@ export interface EngineOptions {
   onLookup?: (result: ImageLookup, cached: boolean) => void;
   /** The namespace the webhook runs in: always exempt, so it can never block its own recovery. */
   ownNamespace?: string;
+  /** The nodes' architectures (e.g. from the Node objects); default: config inspect.nodeArchitectures. */
+  nodeArchitectures?: NodeArchitecturesSource;
+  /** ConfigMaps and Secrets of a namespace, for the config-refs check; default: none (check silent). */
+  objects?: NamespacedObjects;
+  /** Pull credentials (issue 4); default: the cluster's pull secrets when it can be read. */
+  pullSecrets?: PullSecrets;
 }
 
 /** The checking engine shared by `serve` and `check`. */
@@ -65,12 +111,17 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     hosts: registryHosts(config),
     timeoutMs: config.registry.timeoutMs,
     userAgent: `backoff-guard/${VERSION}`,
+    maxConcurrentPerHost: config.registry.maxConcurrentRequests,
   });
+  const nodes = nodeKeyring(config, opts.logger);
+  let pullSecrets: PullSecrets | undefined = opts.pullSecrets;
+  let nodeImages: NodeImages | undefined;
   const facts = new RegistryImageFacts({
     registry: opts.offline ? new OfflineRegistry() : registry,
     cache: config.cache,
     credentialsOnNodes: config.registry.credentialsOnNodes,
     offlineDockerHubCheck: config.registry.offlineDockerHubCheck,
+    rateLimitWarnBelow: config.registry.rateLimitWarnBelow,
     ...(opts.onLookup ? { onLookup: (_ref: unknown, result: ImageLookup, cached: boolean) => opts.onLookup?.(result, cached) } : {}),
   });
   let namespaceLabels = opts.namespaceLabels ?? undefined;
@@ -86,11 +137,47 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     if (cluster) {
       opts.logger.info({ source: cluster.source }, 'reading namespace labels from the Kubernetes API');
       namespaceLabels = namespaceLabelReader(cluster.core, config.kubernetes.cacheTtlMs);
+      // Issue 4: pull secrets, service accounts and the nodes' images, cached briefly.
+      const ttl = { ttlMs: config.kubernetes.cacheTtlMs };
+      if (!pullSecrets && config.kubernetes.readPullSecrets) {
+        const { secretReader } = await import('./kube/secrets.js');
+        const { serviceAccountReader } = await import('./kube/service-accounts.js');
+        pullSecrets = new ClusterPullSecrets(
+          { readSecret: secretReader(cluster.core, ttl), readServiceAccount: serviceAccountReader(cluster.core, ttl) },
+          nodes ? { nodeKeyring: nodes } : {},
+        );
+      }
+      if (config.kubernetes.readNodeImages) {
+        const { nodeImagesReader } = await import('./kube/nodes.js');
+        nodeImages = new ClusterNodeImages(nodeImagesReader(cluster.core, ttl));
+      }
     } else {
-      opts.logger.info({ reason }, `no Kubernetes API access: every namespace uses the default mode (${config.admission.defaultMode})`);
+      opts.logger.info({ reason }, `no Kubernetes API access: every namespace uses the default mode (${config.admission.defaultMode}), pull secrets are not read (registries are asked anonymously)`);
+      pullSecrets ??= new ClusterPullSecrets(undefined, { unavailableReason: reason, ...(nodes ? { nodeKeyring: nodes } : {}) });
     }
   }
-  const ports: CheckPorts = { images: facts };
+  if (!pullSecrets && nodes) pullSecrets = new ClusterPullSecrets(undefined, { unavailableReason: 'pull secrets are not read', nodeKeyring: nodes });
+  // Issue 5: image configs and file indexes for the image-aware checks; their downloads run in
+  // the background past a review's deadline, bounded by inspect.indexTimeoutMs.
+  const inspector =
+    config.inspect.enabled && !opts.offline
+      ? new RegistryImageInspector({
+          registry,
+          maxBytesPerImage: config.inspect.maxBytesPerImage,
+          cacheBytes: config.inspect.cacheBytes,
+          indexTimeoutMs: config.inspect.indexTimeoutMs,
+          onIndexed: (info) => opts.logger.debug(info, 'image file index built'),
+        })
+      : undefined;
+  const configuredArchitectures = [...config.inspect.nodeArchitectures];
+  const ports: CheckPorts = {
+    images: facts,
+    ...(inspector ? { inspector } : {}),
+    nodeArchitectures: opts.nodeArchitectures ?? (async () => ({ architectures: configuredArchitectures, source: 'config' as const })),
+    ...(opts.objects ? { objects: opts.objects } : {}),
+    ...(pullSecrets ? { pullSecrets } : {}),
+    ...(nodeImages ? { nodeImages } : {}),
+  };
   const reviewDeps: ReviewDeps = {
     policy: opts.ownNamespace && !config.admission.exemptNamespaces.includes(opts.ownNamespace)
       ? { ...config.admission, exemptNamespaces: [...config.admission.exemptNamespaces, opts.ownNamespace] }
@@ -103,6 +190,7 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
   return {
     ports,
     facts,
+    ...(inspector ? { inspector } : {}),
     registry,
     reviewDeps,
     review: (review, signal) => handleReview(review, signal, reviewDeps),

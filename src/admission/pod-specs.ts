@@ -41,6 +41,25 @@ function stringRecord(v: unknown): Record<string, string> {
   return out;
 }
 
+const objects = (v: unknown): Obj[] | undefined => (Array.isArray(v) ? v.filter(isObj) : undefined);
+
+/** The container fields only some checks read, present only when set. */
+function optionalParts(raw: Obj): Partial<ContainerSpec> {
+  const out: Partial<ContainerSpec> = {};
+  if (isObj(raw.resources)) out.resources = raw.resources;
+  for (const key of ['ports', 'env', 'envFrom'] as const) {
+    const list = objects(raw[key]);
+    if (list) out[key] = list;
+  }
+  for (const key of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) {
+    const probe = raw[key];
+    if (isObj(probe)) out[key] = probe;
+  }
+  if (typeof raw.stdin === 'boolean') out.stdin = raw.stdin;
+  if (typeof raw.tty === 'boolean') out.tty = raw.tty;
+  return out;
+}
+
 const LISTS: ReadonlyArray<[key: string, kind: ContainerKind]> = [
   ['initContainers', 'initContainer'],
   ['containers', 'container'],
@@ -62,6 +81,7 @@ function listContainers(spec: Obj, specPath: string): ContainerTarget[] {
         imagePullPolicy: typeof raw.imagePullPolicy === 'string' ? raw.imagePullPolicy : undefined,
         restartPolicy: typeof raw.restartPolicy === 'string' ? raw.restartPolicy : undefined,
         securityContext: isObj(raw.securityContext) ? raw.securityContext : undefined,
+        ...optionalParts(raw),
       };
       out.push({
         kind,
@@ -96,6 +116,8 @@ export function extractWorkload(kind: string, object: unknown): WorkloadUnderRev
       ? spec.imagePullSecrets.flatMap((s) => (isObj(s) && typeof s.name === 'string' ? [s.name] : []))
       : [],
     serviceAccountName: typeof spec.serviceAccountName === 'string' ? spec.serviceAccountName : undefined,
+    ...(isObj(spec.affinity) ? { affinity: spec.affinity } : {}),
+    ...(Array.isArray(spec.volumes) ? { volumes: spec.volumes.filter(isObj) } : {}),
   };
   return {
     kind,

@@ -13,7 +13,7 @@ export const ID = 'command-sanity';
  * Never a file in any image: POSIX special built-ins, reserved words, and bash/ksh-only builtins.
  * (POSIX XCU 2.14 "Special Built-In Utilities", 2.4 "Reserved Words"; bash builtins(1).)
  */
-const NEVER_A_FILE = new Set([
+export const NEVER_A_FILE: ReadonlySet<string> = new Set([
   // special built-ins
   'break', ':', 'continue', '.', 'eval', 'exec', 'exit', 'export', 'readonly', 'return', 'set', 'shift', 'times', 'trap', 'unset',
   // reserved words
@@ -27,7 +27,7 @@ const NEVER_A_FILE = new Set([
  * but that Fedora/RHEL's bash package ships as tiny scripts in /usr/bin (they run the builtin in a
  * throw-away shell and exit at once). Either way the container does nothing useful.
  */
-const SHELL_ONLY_REGULAR = new Set(['cd', 'alias', 'unalias', 'bg', 'fg', 'jobs', 'wait', 'umask', 'ulimit', 'read', 'getopts', 'hash', 'type', 'command', 'fc']);
+export const SHELL_ONLY_REGULAR: ReadonlySet<string> = new Set(['cd', 'alias', 'unalias', 'bg', 'fg', 'jobs', 'wait', 'umask', 'ulimit', 'read', 'getopts', 'hash', 'type', 'command', 'fc']);
 
 const SHELL_SYNTAX = /[|&;<>()$`\\"'*?[\]#~=%{}]/;
 

@@ -1,13 +1,28 @@
-// image-exists: the registry the node pulls from must have the image, and let the pod pull it.
+// image-exists: the registry the node pulls from must have the image, and let the pod pull it
+// with the credentials the kubelet will use (issue 4).
 // The messages quote the runtime's own words (containerd remotes/docker/resolver.go, kubelet
-// images/image_manager.go) so users recognise what `kubectl describe pod` would show later.
+// images/image_manager.go, kubelet_pods.go) so users recognise what `kubectl describe pod`
+// would show later.
+//
+// Credentials come through the PullSecrets port: the pod's imagePullSecrets (or, for a
+// template, its own or its service account's), matched to the image by the kubelet's keyring
+// rules, then the nodes' own. ImageFacts tries them in that order. Outcomes:
+//   - a referenced secret that does not exist: warning (the kubelet goes on without it);
+//   - a secret of another type / unparsable: warning naming it;
+//   - no credential matches and the registry demands auth: deny, naming the registry and the
+//     pod's secrets;
+//   - every matching credential refused: deny "credentials in secret ns/name were rejected by R";
+//   - registries whose credentials live on the nodes: warnings only.
 import type { ImageReference } from '../image/reference.js';
-import type { CheckPorts, ImageLookup } from './ports.js';
+import type { CheckPorts, CredentialRef, ImageLookup, NodeImagePresence, PullSecretsView } from './ports.js';
 import type { Check, CheckInput, Finding } from './types.js';
 
 export const ID = 'image-exists';
 
 const q = (s: string) => JSON.stringify(s);
+
+// containerd's words for a refused pull (remotes/docker/resolver.go, ErrInvalidAuthorization).
+const PULL_ACCESS_DENIED = 'pull access denied, repository does not exist or may require authorization';
 
 /** Suggestion as the user would write it: same form, other name or tag. */
 function rewrite(ref: ImageReference, lookup: ImageLookup & { suggestions: string[] }, what: 'tag' | 'repository' | 'manifest'): string[] {
@@ -36,28 +51,142 @@ function mayHaveUnseenCredentials(input: CheckInput): boolean {
   return input.workload.podSpec.imagePullSecrets.length > 0 || input.workload.kind !== 'Pod';
 }
 
+/** The kubelet's default: Always for :latest or no tag, else IfNotPresent (API server defaulting). */
+function pullPolicy(input: CheckInput, ref: ImageReference): string {
+  const written = input.target.container.imagePullPolicy;
+  if (written) return written;
+  return !ref.digest && (ref.tagDefaulted || ref.tag === 'latest') ? 'Always' : 'IfNotPresent';
+}
+
+/** Secret-level findings are reported once per workload: by its first container with an image. */
+function reportsWorkloadFindings(input: CheckInput): boolean {
+  return input.workload.containers.find((c) => c.container.image) === input.target;
+}
+
+function list(names: readonly string[]): string {
+  return names.map(q).join(', ');
+}
+
+function describeCredential(c: CredentialRef): string {
+  return `${c.source} (key ${q(c.key)})`;
+}
+
+/** "the pod's pull secrets "a", "b"" / "the service account "default"'s pull secrets ..." */
+function secretsPhrase(view: PullSecretsView): string {
+  switch (view.from) {
+    case 'service-account':
+      return view.names.length
+        ? `the pull secrets of service account ${q(view.serviceAccount ?? 'default')} (${list(view.names)})`
+        : `service account ${q(view.serviceAccount ?? 'default')}, which has no pull secrets`;
+    case 'docker-config':
+      return `docker config ${view.names[0] ?? ''}`;
+    case 'none':
+      return 'no pull secrets';
+    default:
+      return view.names.length ? `pull secret${view.names.length > 1 ? 's' : ''} ${list(view.names)}` : 'no pull secrets';
+  }
+}
+
+function secretFindings(view: PullSecretsView, namespace: string | undefined, finding: (c: Finding['certainty'], m: string) => Finding): Finding[] {
+  const out: Finding[] = [];
+  const where = namespace ? ` in namespace ${namespace}` : '';
+  if (view.missing.length > 0) {
+    const names = view.missing.join(', ');
+    out.push(
+      finding(
+        'likely',
+        `missing pull secret${view.missing.length > 1 ? 's' : ''}${where}; kubelet: "Unable to retrieve some image pull secrets (${names}); attempting to pull the image may not succeed."; fix: create ${view.missing.length > 1 ? 'them' : 'it'}`,
+      ),
+    );
+  }
+  for (const s of view.ignored) {
+    out.push(finding('likely', `pull secret ${q(s.name)} is ignored by the kubelet: ${s.reason}; fix: kubectl create secret docker-registry`));
+  }
+  for (const s of view.invalid) {
+    out.push(finding('likely', `pull secret ${q(s.name)} cannot be parsed (${cut(s.reason, 90)}): the kubelet fails this pod's pulls with that error; fix: recreate it`));
+  }
+  return out;
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function nodesPhrase(p: NodeImagePresence): string {
+  return `present on ${p.withImage} of ${p.nodes} node${p.nodes === 1 ? '' : 's'}`;
+}
+
+function when(until: number | undefined, retryAfterMs: number | undefined): string {
+  if (until !== undefined) return new Date(until).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (retryAfterMs !== undefined) return `about ${Math.max(1, Math.round(retryAfterMs / 60_000))} min from now`;
+  return 'the limit resets';
+}
+
+/** Pulls the rollout causes: one per replica (upper bound; IfNotPresent may skip some). */
+function pullsNeeded(input: CheckInput): number {
+  const w = input.workload as typeof input.workload & { replicas?: number };
+  return typeof w.replicas === 'number' && w.replicas > 0 ? w.replicas : 1;
+}
+
 export const imageExists: Check<CheckPorts> = {
   id: ID,
-  description: 'the image must exist in its registry and be pullable (else ErrImagePull, then ImagePullBackOff)',
+  description: 'the image must exist in its registry and be pullable with the pod\'s credentials (else ErrImagePull, then ImagePullBackOff)',
   async run(input, ports): Promise<Finding[]> {
     const ref = input.image;
     if (!ref) return [];
     const container = input.target.container.name;
-    const lookup = await ports.images.lookup(ref, input.signal);
-    const never = input.target.container.imagePullPolicy === 'Never';
-    const finding = (certainty: Finding['certainty'], message: string): Finding[] => [{ checkId: ID, container, certainty, message }];
+    const make = (certainty: Finding['certainty'], message: string): Finding => ({ checkId: ID, container, certainty, message });
+    const finding = (certainty: Finding['certainty'], message: string): Finding[] => [make(certainty, message)];
     const image = q(ref.original);
+    const podSpec = input.workload.podSpec;
+
+    const view = ports.pullSecrets
+      ? await ports.pullSecrets.forWorkload(
+          {
+            kind: input.workload.kind,
+            ...(input.workload.namespace !== undefined ? { namespace: input.workload.namespace } : {}),
+            imagePullSecrets: podSpec.imagePullSecrets,
+            ...(podSpec.serviceAccountName !== undefined ? { serviceAccountName: podSpec.serviceAccountName } : {}),
+          },
+          input.signal,
+        )
+      : undefined;
+    const credentials = view ? view.credentialsFor(ref) : [];
+    const lookup = await ports.images.lookup(ref, input.signal, credentials.length > 0 ? { credentials } : {});
+    const policy = pullPolicy(input, ref);
+    const never = policy === 'Never';
+    const out: Finding[] = view?.known && reportsWorkloadFindings(input) ? secretFindings(view, input.workload.namespace, make) : [];
+    const presence = async (): Promise<NodeImagePresence | undefined> => (ports.nodeImages ? ports.nodeImages.presence(ref, input.signal).catch(() => undefined) : undefined);
 
     switch (lookup.status) {
-      case 'found':
-        return [];
+      case 'found': {
+        const rl = lookup.rateLimit;
+        if (!never && rl) {
+          const need = pullsNeeded(input);
+          if (rl.remaining < rl.warnBelow || rl.remaining < need) {
+            const window = rl.windowS ? ` per ${rl.windowS >= 3600 && rl.windowS % 3600 === 0 ? `${rl.windowS / 3600} h` : `${rl.windowS} s`}` : '';
+            out.push(
+              make(
+                'likely',
+                `${lookup.registry} has ${rl.remaining} pull${rl.remaining === 1 ? '' : 's'} left${rl.limit !== undefined ? ` of ${rl.limit}` : ''}${window}, this rollout needs up to ${need}: pods may hit 429 toomanyrequests, then ImagePullBackOff`,
+              ),
+            );
+          }
+        }
+        return out;
+      }
       case 'not-found': {
         const hint = didYouMean(rewrite(ref, lookup, lookup.what));
+        const checkedWith = lookup.credential ? ` (asked with ${describeCredential(lookup.credential)})` : '';
         if (never) {
-          return finding(
-            'likely',
-            `image ${image} is not in ${lookup.registry} and imagePullPolicy is Never: it starts only on nodes where it is preloaded, elsewhere ErrImageNeverPull${hint}`,
-          );
+          const p = await presence();
+          return [
+            ...out,
+            make(
+              'likely',
+              `${p ? '' : `image ${image} `}not in ${lookup.registry} and imagePullPolicy is Never: it starts only where preloaded${p ? ` (${nodesPhrase(p)})` : ''}, elsewhere ErrImageNeverPull${hint}`,
+            ),
+          ];
         }
         const why =
           lookup.what === 'tag'
@@ -67,40 +196,122 @@ export const imageExists: Check<CheckPorts> = {
               : lookup.source === 'official-images-list'
                 ? `${ref.name} is not a Docker Official Image, so it cannot exist`
                 : `repository ${ref.name} does not exist`;
-        return finding(
-          'certain',
-          `image ${image} not found: ${why}; the pod will fail with ErrImagePull (failed to resolve reference ${q(ref.normalized)}: not found), then ImagePullBackOff${hint || '; fix: correct the image name or tag'}`,
-        );
+        // Node cache: with IfNotPresent, nodes that already hold the image start the pod.
+        if (policy === 'IfNotPresent') {
+          const p = await presence();
+          if (p && p.withImage > 0) {
+            return [
+              ...out,
+              make(
+                'likely',
+                `not in ${lookup.registry}, but ${nodesPhrase(p)} (IfNotPresent: it starts there); any other node will fail with ErrImagePull${hint}`,
+              ),
+            ];
+          }
+        }
+        return [
+          ...out,
+          make(
+            'certain',
+            `image ${image} not found: ${why}${checkedWith}; the pod will fail with ErrImagePull (failed to resolve reference ${q(ref.normalized)}: not found), then ImagePullBackOff${hint || '; fix: correct the image name or tag'}`,
+          ),
+        ];
       }
       case 'unauthorized': {
+        if (never) return out;
         const hint = didYouMean(rewrite(ref, lookup, 'repository'));
+        const serverSaid = lookup.detail ? `: server message: ${lookup.detail}` : '';
+        const rejected = lookup.rejected ?? [];
         if (lookup.credentialsOnNodes) {
-          return finding(
-            'unverified',
-            `could not verify image ${image}: ${lookup.registry} needs credentials that live on the nodes (credential provider); make sure the nodes can pull it`,
-          );
+          const also = rejected.length ? `; ${rejected.map((c) => c.source).join(', ')} rejected` : '';
+          return [
+            ...out,
+            make('unverified', `could not verify ${rejected.length ? 'the image' : `image ${image}`}: ${lookup.registry} needs credentials that live on the nodes (credential provider)${also}; make sure the nodes can pull it`),
+          ];
         }
-        if (mayHaveUnseenCredentials(input)) {
-          const secrets = input.workload.podSpec.imagePullSecrets;
-          return finding(
-            'likely',
-            `image ${image}: ${lookup.registry} refused anonymous access (the repository is private or does not exist); the pull fails with ErrImagePull unless ${secrets.length ? `pull secret ${secrets.map(q).join(', ')}` : `the service account ${q(input.workload.podSpec.serviceAccountName ?? 'default')}'s pull secrets`} grant it${hint}`,
-          );
+        if (rejected.length > 0) {
+          // Every matching credential was refused, and the kubelet does not fall back to anonymous.
+          const sources = rejected.map(describeCredential);
+          const subject = rejected.length === 1 ? `credentials in ${sources[0]} were` : `credentials in ${sources.slice(0, -1).join(', ')} and ${sources[sources.length - 1]} were all`;
+          if (!view?.known || view.missing.length) {
+            // A missing secret created later is read at the next pull attempt, and unread pull
+            // secrets (no access) may hold working credentials: not certain.
+            return [
+              ...out,
+              make(
+                'likely',
+                `${rejected.length === 1 ? `credentials in ${rejected[0]!.source} were` : 'all matching credentials were'} rejected by ${lookup.registry}${view?.known ? ` (and ${list(view.missing)} missing)` : " (the pod's own pull secrets were not read)"}: ErrImagePull until fixed`,
+              ),
+            ];
+          }
+          return [
+            ...out,
+            make(
+              'certain',
+              `image ${image}: ${subject} rejected by ${lookup.registry}; the kubelet tries no other credential, so the pull fails with ErrImagePull (${PULL_ACCESS_DENIED}${serverSaid}), then ImagePullBackOff; fix: update the secret with working credentials for ${lookup.registry}${hint}`,
+            ),
+          ];
         }
-        return finding(
-          'certain',
-          `image ${image}: pull access denied, repository does not exist or may require authorization (${lookup.registry} refused anonymous access): the pod will fail with ErrImagePull, then ImagePullBackOff; fix: correct the name${hint ? ` (${hint.slice(2)})` : ''} or add imagePullSecrets`,
-        );
+        if (!view || !view.known) {
+          // Nothing known about the pod's credentials (no cluster access): judge as before.
+          if (mayHaveUnseenCredentials(input)) {
+            const secrets = podSpec.imagePullSecrets;
+            return [
+              ...out,
+              make(
+                'likely',
+                `image ${image}: ${lookup.registry} refused anonymous access (the repository is private or does not exist); the pull fails with ErrImagePull unless ${secrets.length ? `pull secret ${list(secrets)}` : `the service account ${q(podSpec.serviceAccountName ?? 'default')}'s pull secrets`} grant it${hint}`,
+              ),
+            ];
+          }
+          return [
+            ...out,
+            make(
+              'certain',
+              `image ${image}: ${PULL_ACCESS_DENIED} (${lookup.registry} refused anonymous access): the pod will fail with ErrImagePull, then ImagePullBackOff; fix: correct the name${hint ? ` (${hint.slice(2)})` : ''} or add imagePullSecrets`,
+            ),
+          ];
+        }
+        // No credential matched: the node pulls anonymously and is refused.
+        if (view.missing.length || view.invalid.length) {
+          // The missing or broken secret may be the one meant for this registry, and is read again
+          // at the next pull attempt once fixed: a warning.
+          const broken = [...view.missing, ...view.invalid.map((x) => x.name)];
+          return [
+            ...out,
+            make('likely', `no usable pull secret for ${lookup.registry} (${list(broken)} missing or broken): ErrImagePull (${PULL_ACCESS_DENIED}) until fixed`),
+          ];
+        }
+        if (view.names.length === 0 && view.from !== 'docker-config') {
+          return [
+            ...out,
+            make(
+              'certain',
+              `image ${image}: ${PULL_ACCESS_DENIED} (${lookup.registry} refused anonymous access and ${secretsPhrase(view)}): the pod will fail with ErrImagePull, then ImagePullBackOff; fix: correct the name${hint ? ` (${hint.slice(2)})` : ''} or add imagePullSecrets`,
+            ),
+          ];
+        }
+        return [
+          ...out,
+          make(
+            'certain',
+            `image ${image}: ${lookup.registry} requires authorization and none of ${secretsPhrase(view)} has credentials for it, so the node pulls anonymously and fails with ErrImagePull (${PULL_ACCESS_DENIED}${serverSaid}), then ImagePullBackOff; fix: add an auths entry for ${lookup.registry} to a pull secret${hint}`,
+          ),
+        ];
       }
       case 'rate-limited': {
-        const wait = lookup.retryAfterMs ? ` for about ${Math.max(1, Math.round(lookup.retryAfterMs / 60_000))} min` : '';
-        return finding(
-          'likely',
-          `image ${image}: ${lookup.registry} is rate-limiting pulls (429 Too Many Requests - toomanyrequests)${wait}: pods may fail with ErrImagePull; fix: authenticated pulls or a mirror`,
-        );
+        if (never) return out;
+        return [
+          ...out,
+          make(
+            'likely',
+            `registry ${lookup.registry} is rate limiting pulls; pods may sit in ImagePullBackOff until ${when(lookup.until, lookup.retryAfterMs)} (429 Too Many Requests - toomanyrequests); fix: a mirror or authenticated pulls`,
+          ),
+        ];
       }
       case 'unreachable':
-        return finding('unverified', `could not verify image ${image}: ${lookup.registry} ${lookup.reason}; allowed unchecked`);
+        if (never) return out;
+        return [...out, make('unverified', `could not verify image ${image}: ${lookup.registry} ${lookup.reason}; allowed unchecked`)];
     }
   },
 };

@@ -82,13 +82,21 @@ export async function runChecks<P>(workload: WorkloadUnderReview, opts: RunOptio
 
   const findings = settled.filter(Boolean).flat();
   const timedOut = pending.size;
-  // One warning per container and check that did not finish, in a stable order.
+  // One warning per container for the checks that did not finish, in a stable order: several
+  // checks waiting on one slow image would otherwise print the same line once each.
+  const late = new Map<ContainerTarget, { input: CheckInput; ids: string[] }>();
   for (const { check, input } of pending.values()) {
+    const entry = late.get(input.target) ?? { input, ids: [] };
+    entry.ids.push(check.id);
+    late.set(input.target, entry);
+  }
+  for (const { input, ids } of late.values()) {
+    const others = ids.length > 1 ? ` (and ${ids.length - 1} more check${ids.length > 2 ? 's' : ''})` : '';
     findings.push({
-      checkId: check.id,
+      checkId: ids[0]!,
       container: input.target.container.name,
       certainty: 'unverified',
-      message: `could not verify image ${describeImage(input.image, input.target.container.image)} in time (${check.id}); allowed unchecked`,
+      message: `could not verify image ${describeImage(input.image, input.target.container.image)} in time (${ids[0]}); allowed unchecked${others}`,
     });
   }
   pending.clear();

@@ -12,6 +12,16 @@ export interface ContainerSpec {
   imagePullPolicy?: string;
   restartPolicy?: string;
   securityContext?: Record<string, unknown>;
+  /** Read by the issue-5 checks (memory limit, probes, ports, config references, stdin). */
+  resources?: Record<string, unknown>;
+  ports?: Record<string, unknown>[];
+  env?: Record<string, unknown>[];
+  envFrom?: Record<string, unknown>[];
+  livenessProbe?: Record<string, unknown>;
+  readinessProbe?: Record<string, unknown>;
+  startupProbe?: Record<string, unknown>;
+  stdin?: boolean;
+  tty?: boolean;
 }
 
 export interface ContainerTarget {
@@ -29,6 +39,10 @@ export interface PodSpecLike {
   nodeSelector: Record<string, string>;
   imagePullSecrets: string[];
   serviceAccountName?: string;
+  /** Node affinity (platform check: required terms on kubernetes.io/arch). */
+  affinity?: Record<string, unknown>;
+  /** Volumes (config-refs check: configMap / secret / projected sources). */
+  volumes?: Record<string, unknown>[];
 }
 
 export interface WorkloadUnderReview {

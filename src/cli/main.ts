@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Process entry: the only file that reads process.env and process.argv.
 //   backoff-guard serve [--config FILE] [--port N] [--kubeconfig FILE]
-//   backoff-guard check -f FILE|DIR|- [--config FILE] [--offline] [--timeout MS]
+//   backoff-guard check -f FILE|DIR|- [--config FILE] [--offline] [--timeout MS] [--docker-config FILE]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -16,7 +16,7 @@ const USAGE = `backoff-guard ${VERSION}: catch ImagePullBackOff and CrashLoopBac
 Usage:
   backoff-guard serve [--config FILE] [--port N] [--kubeconfig FILE]
       Run the validating admission webhook over HTTPS (POST /validate, GET /healthz, GET /readyz).
-  backoff-guard check -f FILE|DIR|- [--config FILE] [--offline] [--timeout MS]
+  backoff-guard check -f FILE|DIR|- [--config FILE] [--offline] [--timeout MS] [--docker-config FILE]
       Run the same checks over manifest files; exit 1 when something would be denied.
   backoff-guard review -f FILE
       Print the AdmissionReview the API server would send for the first object in FILE
@@ -28,6 +28,7 @@ Options:
       --kubeconfig FILE  read namespace labels with this kubeconfig instead of the in-cluster account
   -f, --file PATH        manifest file, folder, or - for standard input
       --offline          check without contacting registries
+      --docker-config FILE  pull credentials for check (a docker config.json), matched to images as the kubelet does
       --timeout MS       time allowed for registry lookups in check (default 15000)
   -h, --help             this help
   -v, --version          print the version`;
@@ -54,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
         kubeconfig: { type: 'string' },
         file: { type: 'string', short: 'f', multiple: true },
         offline: { type: 'boolean' },
+        'docker-config': { type: 'string' },
         timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -155,7 +157,30 @@ async function main(argv: string[]): Promise<number> {
     const { checkManifests } = await import('./check.js');
     const { allChecks } = await import('../checks/index.js');
     const logger = pino({ level: 'silent' });
-    const engine = await createEngine(config, { logger, namespaceLabels: null, offline: values.offline ?? false });
+    let pullSecrets;
+    const dockerConfig = values['docker-config'];
+    if (dockerConfig) {
+      // The file stands for the pods' pull secrets: the same keyring rules decide which entry applies.
+      const { readDockerConfigForCheck } = await import('./docker-config.js');
+      const loaded = readDockerConfigForCheck(dockerConfig);
+      if ('error' in loaded) {
+        process.stderr.write(`backoff-guard check: --docker-config ${loaded.error}\n`);
+        return 2;
+      }
+      for (const note of loaded.notes) process.stderr.write(`backoff-guard check: --docker-config ${dockerConfig}: ${note}\n`);
+      pullSecrets = loaded.pullSecrets;
+    }
+    let engine;
+    try {
+      engine = await createEngine(config, { logger, namespaceLabels: null, offline: values.offline ?? false, ...(pullSecrets ? { pullSecrets } : {}) });
+    } catch (err) {
+      // Files the config names (caFile, nodeDockerConfig...) are read here.
+      if (err instanceof ConfigError) {
+        process.stderr.write(`backoff-guard: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
     const docs = targets.map((t) => readManifests(t));
     const summary = await checkManifests(
       docs.flatMap((d) => d.docs),

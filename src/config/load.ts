@@ -29,6 +29,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, { path: string; type: 'strin
   BACKOFF_GUARD_FAIL_OPEN: { path: 'admission.failOpen', type: 'boolean' },
   BACKOFF_GUARD_EXEMPT_NAMESPACES: { path: 'admission.exemptNamespaces', type: 'list' },
   BACKOFF_GUARD_REGISTRY_TIMEOUT_MS: { path: 'registry.timeoutMs', type: 'integer' },
+  BACKOFF_GUARD_NODE_DOCKER_CONFIG: { path: 'registry.nodeDockerConfig', type: 'string' },
   BACKOFF_GUARD_KUBERNETES: { path: 'kubernetes.enabled', type: 'string' },
   BACKOFF_GUARD_KUBECONFIG: { path: 'kubernetes.kubeconfig', type: 'string' },
   BACKOFF_GUARD_LOG_LEVEL: { path: 'log.level', type: 'string' },

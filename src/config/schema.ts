@@ -13,6 +13,13 @@ export interface RegistryHostSettings {
   /** Allow this registry to resolve to loopback or link-local addresses (SSRF guard exemption). */
   allowPrivateNetwork?: boolean;
   timeoutMs?: number;
+  /** TLS client certificate and key (PEM files) for registries that require mutual TLS. */
+  certFile?: string;
+  keyFile?: string;
+  /** Mirrors tried in order before the upstream (containerd hosts.toml `[host."..."]`). */
+  mirrors?: Array<{ server: string; caFile?: string; insecure?: boolean; allowPrivateNetwork?: boolean; timeoutMs?: number; certFile?: string; keyFile?: string }>;
+  /** Fall back to the upstream after the mirrors (default true). */
+  upstream?: boolean;
 }
 
 export interface Config {
@@ -36,6 +43,12 @@ export interface Config {
     hosts: Record<string, RegistryHostSettings>;
     credentialsOnNodes: string[];
     offlineDockerHubCheck: boolean;
+    /** Requests in flight at once per registry endpoint. */
+    maxConcurrentRequests: number;
+    /** Warn when a registry's remaining pull quota (ratelimit-remaining) is below this. */
+    rateLimitWarnBelow: number;
+    /** A docker config.json standing for the nodes' own credentials (kubelet's node keyring). */
+    nodeDockerConfig?: string;
   };
   cache: {
     positiveTtlMs: number;
@@ -47,6 +60,17 @@ export interface Config {
     enabled: 'auto' | 'on' | 'off';
     kubeconfig?: string;
     cacheTtlMs: number;
+    /** Read pods' pull secrets and service accounts (get secrets, serviceaccounts). */
+    readPullSecrets: boolean;
+    /** List nodes for the images they hold (Node.status.images). */
+    readNodeImages: boolean;
+  };
+  inspect: {
+    enabled: boolean;
+    maxBytesPerImage: number;
+    cacheBytes: number;
+    nodeArchitectures: string[];
+    indexTimeoutMs: number;
   };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
@@ -113,9 +137,37 @@ export const configSchema = {
               insecure: { type: 'boolean' },
               allowPrivateNetwork: { type: 'boolean' },
               timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
+              certFile: { type: 'string', minLength: 1 },
+              keyFile: { type: 'string', minLength: 1 },
+              // containerd hosts.toml semantics: mirrors in order, then the upstream unless upstream: false.
+              mirrors: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['server'],
+                  properties: {
+                    server: { type: 'string', pattern: '^https?://[^/?#@]+(/.*)?$' },
+                    caFile: { type: 'string', minLength: 1 },
+                    insecure: { type: 'boolean' },
+                    allowPrivateNetwork: { type: 'boolean' },
+                    timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
+                    certFile: { type: 'string', minLength: 1 },
+                    keyFile: { type: 'string', minLength: 1 },
+                  },
+                },
+              },
+              upstream: { type: 'boolean' },
             },
           },
         },
+        // Never more than this many requests in flight to one registry endpoint (others wait).
+        maxConcurrentRequests: { type: 'integer', minimum: 1, maximum: 256, default: 8 },
+        // Warn before a rollout hits 429 when the registry's ratelimit-remaining is below this.
+        rateLimitWarnBelow: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 10 },
+        // A docker config.json (e.g. a mounted Secret) standing for the credentials on the nodes:
+        // tried after the pod's pull secrets, as the kubelet's node keyring is.
+        nodeDockerConfig: { type: 'string', minLength: 1 },
         // Registries whose pull credentials live on the nodes (kubelet credential providers, node
         // config.json): the webhook cannot see them, so an auth failure there is a warning, never a deny.
         credentialsOnNodes: {
@@ -147,6 +199,28 @@ export const configSchema = {
         enabled: { enum: ['auto', 'on', 'off'], default: 'auto' },
         kubeconfig: { type: 'string', minLength: 1 },
         cacheTtlMs: ms(30_000, 0, 3_600_000),
+        // Issue 4: judge access with the pod's pull secrets, as the kubelet will (get secrets and
+        // serviceaccounts); off: registries are asked anonymously and refusals are warnings.
+        readPullSecrets: { type: 'boolean', default: true },
+        // Issue 4: an image the registry lacks may still start on nodes that hold it (list nodes).
+        readNodeImages: { type: 'boolean', default: true },
+      },
+    },
+    // Issue 5: reading images (config blob, file index of the layers) for the image-aware checks.
+    inspect: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        // Compressed layer bytes downloaded for one image; a heavier image is "could not verify".
+        maxBytesPerImage: { type: 'integer', minimum: 0, maximum: 16 * 1024 ** 3, default: 256 * 1024 ** 2 },
+        // Memory budget of the per-layer file index cache (shared between images).
+        cacheBytes: { type: 'integer', minimum: 0, maximum: 4 * 1024 ** 3, default: 64 * 1024 ** 2 },
+        // kubernetes.io/arch of the nodes, used when the pod does not choose and the nodes cannot be listed.
+        nodeArchitectures: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9_]+$' }, minItems: 1, uniqueItems: true, default: ['amd64'] },
+        // Time allowed to download and index one image in the background (not the review's deadline).
+        indexTimeoutMs: ms(120_000, 1000, 600_000),
       },
     },
     log: {

@@ -3,11 +3,17 @@
 // Cached (positive, negative and error answers with their own TTLs, bounded), and concurrent
 // lookups of one image share one registry request. Lookups are not cancelled by a review's
 // deadline: they finish in the background and fill the cache for the next review.
-import type { ImageLookup, ImageFacts } from '../checks/ports.js';
+//
+// Credentials (issue 4): a lookup may carry the credentials the node will try, in the kubelet's
+// order (kuberuntime_image.go PullImage): each is tried until one pulls; anonymous only when
+// none matched. Each attempt is cached on its own, keyed by image and the credential's
+// identity (a hash, never the value), so two namespaces with the same secret share answers
+// while each result still names its own secret and key.
+import type { CredentialCandidate, CredentialRef, ImageLookup, ImageFacts, LookupOptions } from '../checks/ports.js';
 import { closestMatches } from '../image/closest.js';
 import { officialImages, suggestOfficialImage } from '../image/official-images.js';
 import { isOfficialLibrary, type ImageReference } from '../image/reference.js';
-import type { RegistryClient } from '../registry/client.js';
+import type { Credential, RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import { matchesAny } from '../util/host-glob.js';
 import { SingleFlight } from '../util/single-flight.js';
@@ -22,6 +28,9 @@ export interface ImageFactsOptions {
   offlineDockerHubCheck: boolean;
   /** Called for each registry answer (metrics, logs). */
   onLookup?: (ref: ImageReference, result: ImageLookup, cached: boolean) => void;
+  /** Warn when a registry's remaining pull quota is below this (default 10). */
+  rateLimitWarnBelow?: number;
+  now?: () => number;
 }
 
 const TAG_SUGGESTION_LIST_MAX = 1000;
@@ -67,15 +76,46 @@ export class RegistryImageFacts implements ImageFacts {
     return { hits: this.cache.hits, misses: this.cache.misses, size: this.cache.size };
   }
 
-  async lookup(ref: ImageReference, _signal: AbortSignal): Promise<ImageLookup> {
-    const key = `${ref.name}@${ref.reference}`;
+  async lookup(ref: ImageReference, _signal: AbortSignal, opts: LookupOptions = {}): Promise<ImageLookup> {
+    const candidates = opts.credentials ?? [];
+    if (candidates.length === 0) return this.attempt(ref, undefined);
+    // The kubelet's loop: the first credential that pulls wins; a refused one is followed by
+    // the next; when every one failed, the pull fails (never anonymously).
+    let notFound: ImageLookup | undefined;
+    let refused: Extract<ImageLookup, { status: 'unauthorized' }> | undefined;
+    const rejected: CredentialRef[] = [];
+    for (const c of candidates) {
+      const r = await this.attempt(ref, c);
+      const credential: CredentialRef = { source: c.source, key: c.key };
+      switch (r.status) {
+        case 'found':
+          return { ...r, credential };
+        case 'not-found':
+          notFound ??= { ...r, credential };
+          break;
+        case 'unauthorized':
+          refused ??= r;
+          rejected.push(credential);
+          break;
+        default:
+          // Rate limited or unreachable: the next credential would meet the same registry.
+          return r;
+      }
+    }
+    if (notFound) return notFound;
+    return { ...refused!, rejected };
+  }
+
+  /** One pull attempt (anonymous, or with one credential), cached and single-flight. */
+  private attempt(ref: ImageReference, c: CredentialCandidate | undefined): Promise<ImageLookup> {
+    const key = `${ref.name}@${ref.reference}#${c ? c.id : 'anonymous'}`;
     const cached = this.cache.get(key);
     if (cached) {
       this.opts.onLookup?.(ref, cached, true);
-      return cached;
+      return Promise.resolve(cached);
     }
     return this.flights.do(key, async () => {
-      const result = await this.resolve(ref);
+      const result = await this.resolve(ref, c?.credential);
       this.cache.set(key, result, this.ttlFor(result));
       this.opts.onLookup?.(ref, result, false);
       return result;
@@ -97,13 +137,21 @@ export class RegistryImageFacts implements ImageFacts {
     }
   }
 
-  private async resolve(ref: ImageReference): Promise<ImageLookup> {
+  private async resolve(ref: ImageReference, credential?: Credential): Promise<ImageLookup> {
     const registry = ref.domain;
     // distribution accepts 'a_b.c/d' as a domain-less path; no node can pull it from anywhere.
     if (registry === '') return { status: 'unreachable', registry: '(no registry)', reason: 'cannot be determined from this reference' };
+    const call = credential ? { credential } : {};
     try {
-      const d = await this.opts.registry.headManifest({ domain: ref.domain, path: ref.path, reference: ref.reference });
-      return d.digest ? { status: 'found', registry, digest: d.digest } : { status: 'found', registry };
+      const d = await this.opts.registry.headManifest({ domain: ref.domain, path: ref.path, reference: ref.reference }, call);
+      const found: Extract<ImageLookup, { status: 'found' }> = { status: 'found', registry };
+      if (d.digest) found.digest = d.digest;
+      if (d.mirror) found.mirror = d.mirror;
+      if (d.rateLimit) {
+        const { limit, remaining, windowS } = d.rateLimit;
+        found.rateLimit = { remaining, warnBelow: this.opts.rateLimitWarnBelow ?? 10, ...(limit !== undefined ? { limit } : {}), ...(windowS !== undefined ? { windowS } : {}) };
+      }
+      return found;
     } catch (err) {
       if (!(err instanceof RegistryError)) {
         return { status: 'unreachable', registry, reason: `could not be asked (${(err as Error)?.message ?? err})` };
@@ -125,7 +173,7 @@ export class RegistryImageFacts implements ImageFacts {
       }
       switch (err.kind) {
         case 'not-found':
-          return this.whatIsMissing(ref, err);
+          return this.whatIsMissing(ref, err, credential);
         case 'unauthorized':
         case 'denied':
           return {
@@ -136,7 +184,9 @@ export class RegistryImageFacts implements ImageFacts {
             ...(err.detail ? { detail: err.detail } : {}),
           };
         case 'rate-limited':
-          return err.retryAfterMs !== undefined ? { status: 'rate-limited', registry, retryAfterMs: err.retryAfterMs } : { status: 'rate-limited', registry };
+          return err.retryAfterMs !== undefined
+            ? { status: 'rate-limited', registry, retryAfterMs: err.retryAfterMs, until: (this.opts.now ?? Date.now)() + err.retryAfterMs }
+            : { status: 'rate-limited', registry };
         default:
           return { status: 'unreachable', registry, reason: describeFailure(err) };
       }
@@ -144,7 +194,7 @@ export class RegistryImageFacts implements ImageFacts {
   }
 
   /** A 404 on a manifest: the tag (or digest) is missing, or the whole repository is. */
-  private async whatIsMissing(ref: ImageReference, err: RegistryError): Promise<ImageLookup> {
+  private async whatIsMissing(ref: ImageReference, err: RegistryError, credential?: Credential): Promise<ImageLookup> {
     const registry = ref.domain;
     if (err.codes.includes('NAME_UNKNOWN')) {
       return {
@@ -157,7 +207,7 @@ export class RegistryImageFacts implements ImageFacts {
     }
     let tags: string[] | undefined;
     try {
-      tags = await this.opts.registry.listTags({ domain: ref.domain, path: ref.path }, { max: TAG_SUGGESTION_LIST_MAX });
+      tags = await this.opts.registry.listTags({ domain: ref.domain, path: ref.path }, { max: TAG_SUGGESTION_LIST_MAX, ...(credential ? { credential } : {}) });
     } catch (e) {
       if (e instanceof RegistryError && e.kind === 'not-found') {
         return {

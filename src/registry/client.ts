@@ -22,27 +22,63 @@
 //      socket/TLS/DNS/timeout errors by their codes (transport.ts).
 // The whole call (ping, token, request, fallbacks) runs under one deadline (timeoutMs) and
 // the caller's AbortSignal.
+//
+// Endpoints (containerd's hosts.toml semantics, remotes/docker/resolver.go): a domain may have
+// mirrors; each call tries them in order, then the upstream (`server`, or the domain itself)
+// unless `upstream: false`. The first success wins; when all fail, the first error that is not
+// a 404 is reported, else not-found. Mirror requests carry `?ns=<domain>` as containerd's do.
+// Each endpoint has its own deadline, trust store, SSRF exemption, concurrency cap and 429
+// back-off (transport.ts).
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { parseWWWAuthenticate, selectChallenge, type Challenge } from './challenge.js';
 import { RegistryError, scrub } from './errors.js';
 import type { LookupFunction } from './guard.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
 import { apiUrl, checkDomain, checkReference, checkRepository, defaultServer, isDigest, parseServer } from './names.js';
 import { TokenCache, basicAuthorization, credentialSecrets, usableForToken, type BearerParams, type Credential } from './token.js';
-import { Deadline, HostTransport, deadlineError, headerValue, raceDeadline, responseError, type HostSettings, type TransportResponse } from './transport.js';
+import {
+  Deadline,
+  HostTransport,
+  deadlineError,
+  headerValue,
+  parseRateLimit,
+  raceDeadline,
+  responseError,
+  type HostSettings,
+  type RateLimitInfo,
+  type TransportResponse,
+} from './transport.js';
 
 export type { Credential } from './token.js';
+export type { RateLimitInfo } from './transport.js';
 
-export interface RegistryHostConfig {
-  /** Upstream base URL override, e.g. 'https://127.0.0.1:5000' (containerd hosts.toml `server`). */
-  server?: string;
-  /** Extra CA PEM(s) trusted for this host, on top of the system store and NODE_EXTRA_CA_CERTS. */
+/** How to reach one endpoint (the upstream, or a mirror). */
+export interface RegistryEndpointConfig {
+  /** Extra CA PEM(s) trusted for this endpoint, on top of the system store and NODE_EXTRA_CA_CERTS. */
   ca?: string | string[];
   /** Allow a plain http:// server (and token realm). */
   insecure?: boolean;
-  /** Allow loopback/link-local/metadata addresses for this host (the SSRF guard is off). */
+  /** Allow this endpoint's own names to be loopback/link-local/metadata addresses (SSRF guard exemption). */
   allowPrivateNetwork?: boolean;
   timeoutMs?: number;
+  /** TLS client certificate and key (PEM) for mutual TLS. */
+  cert?: string;
+  key?: string;
+}
+
+export interface RegistryMirrorConfig extends RegistryEndpointConfig {
+  /** Base URL of the mirror, e.g. 'https://mirror.internal:5000' (containerd hosts.toml `[host."..."]`). */
+  server: string;
+}
+
+export interface RegistryHostConfig extends RegistryEndpointConfig {
+  /** Upstream base URL override, e.g. 'https://127.0.0.1:5000' (containerd hosts.toml `server`). */
+  server?: string;
+  /** Tried in order before the upstream. */
+  mirrors?: RegistryMirrorConfig[];
+  /** Fall back to the upstream after the mirrors (default true). */
+  upstream?: boolean;
 }
 
 export interface RegistryClientOptions {
@@ -51,7 +87,10 @@ export interface RegistryClientOptions {
   /** Deadline for one client call, all steps included (default 2500 ms). */
   timeoutMs?: number;
   userAgent?: string;
+  /** Requests in flight at once per endpoint (default 8); more wait for a slot. */
   maxConcurrentPerHost?: number;
+  /** Back-off after a 429 that says nothing about when to retry (default 60 s). */
+  defaultBackoffMs?: number;
   /** Injectable DNS lookup (tests of the SSRF guard). */
   lookup?: LookupFunction;
 }
@@ -68,11 +107,19 @@ export interface ManifestDescriptor {
   digest?: string;
   mediaType?: string;
   size?: number;
+  /** The registry's quota headers on this answer (Docker Hub sends them on HEAD, which is free). */
+  rateLimit?: RateLimitInfo;
+  /** The endpoint that answered, when it is not the upstream (a mirror's host). */
+  mirror?: string;
 }
 
 export interface CallOptions {
   signal?: AbortSignal;
   credential?: Credential;
+}
+export interface GetBlobOptions extends CallOptions {
+  /** Largest blob accepted, in bytes (default MAX_BLOB_BYTES): `too-large` past it. */
+  maxBytes?: number;
 }
 export interface ListTagsOptions extends CallOptions {
   /** Stop after this many tags (default 1000). */
@@ -83,6 +130,8 @@ export interface ListTagsOptions extends CallOptions {
 
 export const DEFAULT_TIMEOUT_MS = 2500;
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** Default cap of getBlob. */
+export const MAX_BLOB_BYTES = 1024 * 1024 * 1024;
 const MAX_TAGS_PAGE_BYTES = 4 * 1024 * 1024;
 const PING_TTL_MS = 10 * 60 * 1000;
 const DIGEST_HEADER = 'docker-content-digest';
@@ -100,6 +149,10 @@ interface Call {
   credential: Credential | undefined;
   deadline: Deadline;
   secrets: string[];
+  /** `?ns=<domain>` for mirror requests. */
+  ns?: string;
+  /** Set by an operation that hands its deadline over to a stream (getBlob). */
+  keep?: boolean;
 }
 
 interface Authorization {
@@ -135,7 +188,7 @@ export function nextLink(link: string | undefined): string | undefined {
 
 export class RegistryClient {
   #opts: RegistryClientOptions;
-  #hosts = new Map<string, HostTransport>();
+  #hosts = new Map<string, HostTransport[]>();
   #pings = new Map<string, PingResult>();
   #pingsInFlight = new Map<string, Promise<PingResult>>();
   #tokens = new TokenCache();
@@ -153,9 +206,8 @@ export class RegistryClient {
   /** Resolves a tag or digest to its descriptor without downloading the manifest when possible. */
   async headManifest(ref: ManifestRef, opts: CallOptions = {}): Promise<ManifestDescriptor> {
     checkReference(ref.domain, ref.reference);
-    const call = this.#begin(ref, opts);
-    try {
-      const url = apiUrl(call.transport.settings.base, manifestPath(ref));
+    return this.#across(ref, opts, async (call) => {
+      const url = this.#url(call, manifestPath(ref));
       // 3. HEAD the manifest.
       const { res, auth } = await this.#authorized(call, { method: 'HEAD', url, accept: MANIFEST_ACCEPT, maxBody: 0 });
       if (res.status >= 200 && res.status < 300) {
@@ -178,29 +230,49 @@ export class RegistryClient {
       }
       // HEAD not supported or not usable: GET, capped.
       return (await this.#fetchManifest(call, ref)).descriptor;
-    } finally {
-      call.deadline.dispose();
-    }
+    });
   }
 
   /** Downloads a manifest (at most 4 MiB) and verifies its digest. */
   async getManifest(ref: ManifestRef, opts: CallOptions = {}): Promise<{ descriptor: ManifestDescriptor; body: Buffer }> {
     checkReference(ref.domain, ref.reference);
-    const call = this.#begin(ref, opts);
-    try {
-      return await this.#fetchManifest(call, ref);
-    } finally {
-      call.deadline.dispose();
-    }
+    return this.#across(ref, opts, (call) => this.#fetchManifest(call, ref));
+  }
+
+  /**
+   * Streams a blob (a config or a layer) by digest: authenticated like a manifest (same
+   * repository pull scope), following the registry's redirect to blob storage (distribution
+   * spec "Pulling blobs"; the Authorization header stays on the registry's origin). The
+   * timeout covers ping, token, connect and headers; the body is read at the caller's pace
+   * and bounded by the caller's signal and `maxBytes` (Content-Length up front, else counted:
+   * the stream fails with a `too-large` RegistryError). The content is not verified.
+   */
+  async getBlob(ref: RepoRef & { digest: string }, opts: GetBlobOptions = {}): Promise<Readable> {
+    if (!isDigest(ref.digest)) throw new RegistryError({ kind: 'protocol', host: ref.domain, anonymous: true, summary: `invalid blob digest "${ref.digest.slice(0, 100)}"` });
+    checkReference(ref.domain, ref.digest);
+    const maxBytes = Math.max(0, Math.floor(opts.maxBytes ?? MAX_BLOB_BYTES));
+    return this.#across(ref, opts, async (call) => {
+      const url = this.#url(call, `/v2/${ref.path}/blobs/${ref.digest}`);
+      const { res, auth } = await this.#authorized(call, { method: 'GET', url, accept: '*/*', maxBody: maxBytes, stream: true });
+      if (res.status < 200 || res.status >= 300 || !res.stream) {
+        res.stream?.destroy();
+        throw this.#responseError(call, res, auth, 'GET');
+      }
+      const stream = res.stream;
+      // Headers are in: the clock stops; the caller's signal still aborts the transfer.
+      call.deadline.release();
+      call.keep = true;
+      stream.once('close', () => call.deadline.dispose());
+      return stream;
+    });
   }
 
   /** Lists tags, following Link pagination until `max` tags (default 1000). */
   async listTags(repo: RepoRef, opts: ListTagsOptions = {}): Promise<string[]> {
     const max = Math.max(1, Math.floor(opts.max ?? 1000));
-    const call = this.#begin(repo, opts);
-    try {
+    return this.#across(repo, opts, async (call) => {
       const base = call.transport.settings.base;
-      let url: URL | undefined = apiUrl(base, `/v2/${repo.path}/tags/list`);
+      let url: URL | undefined = this.#url(call, `/v2/${repo.path}/tags/list`);
       url.searchParams.set('n', String(Math.max(1, Math.floor(opts.pageSize ?? Math.min(max, 1000)))));
       const tags: string[] = [];
       const seen = new Set<string>();
@@ -213,7 +285,7 @@ export class RegistryClient {
         try {
           page = JSON.parse(res.body.toString('utf8')) as { tags?: unknown };
         } catch (cause) {
-          throw new RegistryError({ kind: 'protocol', host: repo.domain, url, method: 'GET', status: res.status, anonymous: auth.anonymous, summary: 'tag list is not JSON', cause });
+          throw new RegistryError({ kind: 'protocol', host: call.transport.host, url, method: 'GET', status: res.status, anonymous: auth.anonymous, summary: 'tag list is not JSON', cause });
         }
         // Distribution answers "tags": null for a repository whose tags were all deleted.
         const pageTags = Array.isArray(page?.tags) ? page.tags.filter((x): x is string => typeof x === 'string') : [];
@@ -226,63 +298,124 @@ export class RegistryClient {
         const next = new URL(link, res.url);
         // Pagination must stay on the registry: a Link to another origin would receive our token.
         if (next.origin !== base.origin) {
-          throw new RegistryError({ kind: 'protocol', host: repo.domain, url, method: 'GET', anonymous: auth.anonymous, summary: 'tag list pagination points to another origin' });
+          throw new RegistryError({ kind: 'protocol', host: call.transport.host, url, method: 'GET', anonymous: auth.anonymous, summary: 'tag list pagination points to another origin' });
         }
         url = next;
       }
       return tags;
-    } finally {
-      call.deadline.dispose();
-    }
+    });
+  }
+
+  /** Epoch ms until which the domain's endpoints are all backed off after 429s (0: none is). */
+  backoffUntil(domain: string): number {
+    const endpoints = this.#hosts.get(domain.toLowerCase());
+    if (!endpoints || endpoints.length === 0) return 0;
+    const all = endpoints.map((e) => e.backoffUntil);
+    return all.every((x) => x > 0) ? Math.min(...all) : 0;
+  }
+
+  /** Requests in flight for a domain's endpoints (tests of the concurrency cap). */
+  inFlight(domain: string): number {
+    return (this.#hosts.get(domain.toLowerCase()) ?? []).reduce((n, e) => n + e.inFlight, 0);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    const all = [...this.#hosts.values()];
+    const all = [...this.#hosts.values()].flat();
     this.#hosts.clear();
     await Promise.all(all.map((t) => t.close()));
   }
 
   // ---- internals ----
 
-  #begin(repo: RepoRef, opts: CallOptions): Call {
+  /**
+   * Runs `op` against each endpoint of the repository's domain in order (mirrors, then the
+   * upstream), each under its own deadline, until one succeeds; containerd's rule for the
+   * error when none does.
+   */
+  async #across<T>(repo: RepoRef, opts: CallOptions, op: (call: Call) => Promise<T>): Promise<T> {
     checkDomain(repo.domain);
     checkRepository(repo.domain, repo.path);
     if (this.#closed) throw new RegistryError({ kind: 'network', host: repo.domain, anonymous: true, summary: 'client is closed' });
-    const transport = this.#transport(repo.domain);
-    return {
-      transport,
-      scope: `repository:${repo.path}:pull`,
-      credential: opts.credential,
-      deadline: new Deadline(transport.settings.timeoutMs, opts.signal),
-      secrets: credentialSecrets(opts.credential),
-    };
+    const endpoints = this.#endpoints(repo.domain);
+    if (endpoints.length === 0) {
+      throw new RegistryError({ kind: 'protocol', host: repo.domain, anonymous: true, summary: 'no endpoint: no mirrors and upstream: false' });
+    }
+    let firstError: RegistryError | undefined;
+    let notFound: RegistryError | undefined;
+    for (const transport of endpoints) {
+      const call: Call = {
+        transport,
+        scope: `repository:${repo.path}:pull`,
+        credential: opts.credential,
+        deadline: new Deadline(transport.settings.timeoutMs, opts.signal),
+        secrets: credentialSecrets(opts.credential),
+        ...(transport.settings.mirrorOf !== undefined ? { ns: transport.settings.mirrorOf } : {}),
+      };
+      try {
+        return await op(call);
+      } catch (err) {
+        if (!(err instanceof RegistryError) || endpoints.length === 1 || opts.signal?.aborted) throw err;
+        if (err.kind === 'not-found') notFound ??= err;
+        else firstError ??= err;
+      } finally {
+        if (!call.keep) call.deadline.dispose();
+      }
+    }
+    throw (firstError ?? notFound)!;
   }
 
-  #transport(domain: string): HostTransport {
+  #url(call: Call, path: string): URL {
+    const u = apiUrl(call.transport.settings.base, path);
+    if (call.ns !== undefined) u.searchParams.set('ns', call.ns);
+    return u;
+  }
+
+  #endpoints(domain: string): HostTransport[] {
     const key = domain.toLowerCase();
     const existing = this.#hosts.get(key);
     if (existing) return existing;
     const cfg = this.#opts.hosts?.[key] ?? this.#opts.hosts?.[domain] ?? {};
+    const list: HostTransport[] = [];
+    for (const m of cfg.mirrors ?? []) {
+      const base = parseServer(key, m.server);
+      list.push(this.#makeTransport(base.host, base, m, [base.hostname], key));
+    }
+    if (cfg.upstream !== false) {
+      const base = parseServer(key, cfg.server ?? defaultServer(key));
+      // The exemption covers the domain's own name and its server's.
+      const own = key.replace(/:\d+$/, '');
+      list.push(this.#makeTransport(key, base, cfg, [own, base.hostname], undefined));
+    }
+    this.#hosts.set(key, list);
+    return list;
+  }
+
+  #makeTransport(label: string, base: URL, cfg: RegistryEndpointConfig, names: string[], mirrorOf: string | undefined): HostTransport {
     const settings: HostSettings = {
-      domain: key,
-      base: parseServer(key, cfg.server ?? defaultServer(key)),
+      domain: label,
+      base,
       insecure: cfg.insecure ?? false,
       allowPrivateNetwork: cfg.allowPrivateNetwork ?? false,
+      privateHostnames: names,
       timeoutMs: cfg.timeoutMs ?? this.#opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     };
+    if (mirrorOf !== undefined) settings.mirrorOf = mirrorOf;
     if (cfg.ca !== undefined) settings.ca = Array.isArray(cfg.ca) ? cfg.ca : [cfg.ca];
-    const transport = new HostTransport(settings, {
+    if (cfg.cert !== undefined && cfg.key !== undefined) {
+      settings.cert = cfg.cert;
+      settings.key = cfg.key;
+    }
+    return new HostTransport(settings, {
       userAgent: this.#opts.userAgent ?? 'backoff-guard',
       connections: this.#opts.maxConcurrentPerHost ?? 8,
+      ...(this.#opts.defaultBackoffMs !== undefined ? { defaultBackoffMs: this.#opts.defaultBackoffMs } : {}),
       ...(this.#opts.lookup ? { lookup: this.#opts.lookup } : {}),
     });
-    this.#hosts.set(key, transport);
-    return transport;
   }
 
   /** Steps 1-3: ping, answer the challenge, send; one retry on a stale-auth 401. */
-  async #authorized(call: Call, req: { method: 'GET' | 'HEAD'; url: URL; accept: string; maxBody: number }): Promise<Sent> {
+  async #authorized(call: Call, req: { method: 'GET' | 'HEAD'; url: URL; accept: string; maxBody: number; stream?: boolean }): Promise<Sent> {
     // 1. What auth does this registry want?
     let challenge = (await this.#ping(call)).challenge;
     for (let attempt = 0; ; attempt++) {
@@ -298,6 +431,7 @@ export class RegistryClient {
         maxBody: req.maxBody,
         anonymous: auth.anonymous,
         secrets: call.secrets,
+        ...(req.stream ? { stream: true } : {}),
       });
       if (res.status !== 401 || attempt > 0) return { res, auth };
       const fresh = selectChallenge(parseWWWAuthenticate(res.headers['www-authenticate']));
@@ -449,12 +583,15 @@ export class RegistryClient {
     if (mediaType) desc.mediaType = mediaType;
     const size = Number(headerValue(res.headers, 'content-length'));
     if (Number.isInteger(size) && size > 0) desc.size = size;
+    const rateLimit = parseRateLimit(res.headers);
+    if (rateLimit) desc.rateLimit = rateLimit;
+    if (call.ns !== undefined) desc.mirror = call.transport.host;
     return desc;
   }
 
   /** Step 3 fallback and getManifest: GET, cap, hash, compare digests. */
   async #fetchManifest(call: Call, ref: ManifestRef): Promise<{ descriptor: ManifestDescriptor; body: Buffer }> {
-    const url = apiUrl(call.transport.settings.base, manifestPath(ref));
+    const url = this.#url(call, manifestPath(ref));
     const { res, auth } = await this.#authorized(call, { method: 'GET', url, accept: MANIFEST_ACCEPT, maxBody: MAX_MANIFEST_BYTES });
     if (res.status !== 200) throw this.#responseError(call, res, auth, 'GET');
     const body = res.body;
@@ -477,6 +614,9 @@ export class RegistryClient {
       });
     }
     const descriptor: ManifestDescriptor = { digest, size: body.length };
+    const rateLimit = parseRateLimit(res.headers);
+    if (rateLimit) descriptor.rateLimit = rateLimit;
+    if (call.ns !== undefined) descriptor.mirror = call.transport.host;
     let mediaType = headerValue(res.headers, 'content-type')?.split(';')[0]?.trim();
     if (!mediaType || mediaType === 'application/json' || mediaType === 'text/plain') {
       try {

@@ -89,7 +89,7 @@ export function isTemporary(kind: RegistryErrorKind, status: number | undefined,
 
 // Query parameters that are safe to show: token scopes, services and pagination. Everything
 // else (pre-signed storage URLs' X-Amz-Signature, sig=, token=...) is replaced.
-const SAFE_QUERY = new Set(['service', 'scope', 'n', 'last', 'account', 'digest', 'mount', 'from']);
+const SAFE_QUERY = new Set(['service', 'scope', 'n', 'last', 'account', 'digest', 'mount', 'from', 'ns']);
 
 /** Removes userinfo and unknown query values from a URL for messages and logs. */
 export function redactUrl(input: string | URL | undefined): string {

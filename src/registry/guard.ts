@@ -6,7 +6,8 @@
 // Refused: loopback, link-local, cloud metadata and unspecified addresses, also when
 // disguised as IPv4-mapped / IPv4-compatible / NAT64 IPv6 addresses. Allowed: everything
 // else, including RFC 1918 private ranges and IPv6 ULAs, because in-cluster registries
-// live there. A host configured `allowPrivateNetwork: true` skips the guard.
+// live there. A host configured `allowPrivateNetwork: true` skips the guard for its own
+// names only: a redirect or token realm it points to on another name is still checked.
 //
 // The check must bind to the connection, not run before it: we install a `lookup` on the
 // socket (net.connect's `lookup` option, passed through undici's `connect` options) that
@@ -131,8 +132,13 @@ type ConnectLookup = (
  * addresses (in whichever form the socket asked for: one address, or all of them when
  * Node's happy-eyeballs `autoSelectFamily` is on).
  */
-export function guardedLookup(base: LookupFunction = dnsLookup): ConnectLookup {
+export function guardedLookup(base: LookupFunction = dnsLookup, exempt?: (hostname: string) => boolean): ConnectLookup {
   return (hostname, options, callback) => {
+    if (exempt?.(hostname)) {
+      // A name the operator configured as private: resolved as is, still one resolution.
+      (base as unknown as ConnectLookup)(hostname, options, callback);
+      return;
+    }
     const opts: LookupAllOptions = { ...options, all: true };
     (base as unknown as (h: string, o: LookupAllOptions, cb: (err: NodeJS.ErrnoException | null, a: LookupAddress[]) => void) => void)(
       hostname,

@@ -4,12 +4,17 @@ export {
   RegistryClient,
   DEFAULT_TIMEOUT_MS,
   MAX_MANIFEST_BYTES,
+  MAX_BLOB_BYTES,
   type RegistryClientOptions,
   type RegistryHostConfig,
+  type RegistryMirrorConfig,
+  type RegistryEndpointConfig,
+  type RateLimitInfo,
   type RepoRef,
   type ManifestRef,
   type ManifestDescriptor,
   type CallOptions,
+  type GetBlobOptions,
   type ListTagsOptions,
 } from './client.js';
 export type { Credential } from './token.js';

@@ -152,6 +152,11 @@ export class TokenCache {
     if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && transport.settings.insecure)) {
       throw new RegistryError({ kind: 'blocked', host: transport.host, url: realm, anonymous, summary: 'refusing a token realm that is not https (set insecure for this host to allow it)' });
     }
+    // A realm with user info would carry credentials of the server's choosing to a host of its
+    // choosing; the token spec has no use for it.
+    if (realm.username !== '' || realm.password !== '') {
+      throw new RegistryError({ kind: 'blocked', host: transport.host, url: realm, anonymous, summary: 'refusing a token realm with user info in its URL' });
+    }
     const secrets = credentialSecrets(cred);
     // The realm (often another host: auth.docker.io for registry-1.docker.io) is reached
     // through the registry host's transport, so the same trust store and SSRF guard apply.

@@ -10,10 +10,11 @@
 //   - every failure becomes a RegistryError classified from codes, never from message text.
 // Auth (ping, challenge, tokens) is not done here: see client.ts.
 import { readFileSync } from 'node:fs';
+import { Transform, type Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import { RegistryError, errnoOf, kindForLowLevel, kindForStatus, parseErrorBody, retryAfterMs, scrub } from './errors.js';
-import { checkLiteralHost, guardedLookup, type LookupFunction } from './guard.js';
+import { checkLiteralHost, guardedLookup, unbracket, type LookupFunction } from './guard.js';
 
 export type Headers = Record<string, string | string[] | undefined>;
 
@@ -25,14 +26,41 @@ export interface HostSettings {
   /** Extra trusted CA certificates (PEM), added to the system store. */
   ca?: string[];
   insecure: boolean;
+  /**
+   * Lets this host's own names reach loopback / link-local addresses (the SSRF guard's
+   * exemption). Any other name reached through it (a redirect to storage, a token realm on
+   * another host) is still guarded: an allowed registry cannot bounce us to the metadata
+   * address.
+   */
   allowPrivateNetwork: boolean;
+  /** Host names (lower-case, without port or brackets) the exemption covers; default: base's. */
+  privateHostnames?: string[];
   timeoutMs: number;
+  /** TLS client certificate and key (PEM) for registries that require mutual TLS. */
+  cert?: string;
+  key?: string;
+  /** Set for a mirror: the domain it stands in for. */
+  mirrorOf?: string;
 }
 
 export interface TransportOptions {
   userAgent: string;
+  /** Sockets per origin, and requests in flight for this host at once (default 8). */
   connections: number;
   lookup?: LookupFunction;
+  /** Back-off after a 429 without Retry-After or a quota window (default 60 s). */
+  defaultBackoffMs?: number;
+  now?: () => number;
+}
+
+/** Rate-limit headers of a response (Docker Hub: `ratelimit-limit: 100;w=21600`). */
+export interface RateLimitInfo {
+  limit?: number;
+  remaining: number;
+  /** Quota window in seconds (`w=`). */
+  windowS?: number;
+  /** Docker Hub's `docker-ratelimit-source` (the IP or account counted). */
+  source?: string;
 }
 
 export interface TransportRequest {
@@ -51,6 +79,12 @@ export interface TransportRequest {
   secrets?: string[];
   /** Follow redirects (default true). */
   redirect?: boolean;
+  /**
+   * Hand a 2xx body over as a stream (`TransportResponse.stream`) instead of reading it:
+   * `maxBody` is then enforced while the caller reads (Content-Length up front, else by
+   * counting), and no body timeout applies (the caller's signal bounds the transfer).
+   */
+  stream?: boolean;
 }
 
 export interface TransportResponse {
@@ -60,9 +94,14 @@ export interface TransportResponse {
   body: Buffer;
   /** The URL that answered, after redirects. */
   url: URL;
+  /** With `stream: true` and a 2xx status: the live body (`body` is then empty). */
+  stream?: Readable;
 }
 
 const ERROR_BODY_CAP = 64 * 1024;
+const DEFAULT_BACKOFF_MS = 60_000;
+/** Longest back-off honoured (a Docker Hub window is 6 h). */
+const MAX_BACKOFF_MS = 6 * 3_600_000;
 const MAX_REDIRECTS = 3;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 
@@ -100,6 +139,14 @@ export class Deadline {
   }
   get aborted(): boolean {
     return this.signal.aborted;
+  }
+
+  /**
+   * Stops the clock but keeps following the caller's signal: a streamed body outlives the
+   * deadline that covered connecting and the headers. dispose() still has to be called.
+   */
+  release(): void {
+    clearTimeout(this.#timer);
   }
 
   dispose(): void {
@@ -187,19 +234,94 @@ export function headerValue(headers: Headers, name: string): string | undefined 
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * Reads `ratelimit-limit` / `ratelimit-remaining` (`76;w=21600`, Docker Hub; the IETF draft's
+ * plain numbers; `x-ratelimit-*`). Undefined when the response carries no remaining count.
+ */
+export function parseRateLimit(headers: Headers): RateLimitInfo | undefined {
+  const field = (name: string): { n: number; w?: number } | undefined => {
+    const v = headerValue(headers, name) ?? headerValue(headers, `x-${name}`);
+    const m = v === undefined ? null : /^\s*(\d+)\s*(?:;\s*w\s*=\s*(\d+))?/.exec(v);
+    if (!m) return undefined;
+    return m[2] !== undefined ? { n: Number(m[1]), w: Number(m[2]) } : { n: Number(m[1]) };
+  };
+  const remaining = field('ratelimit-remaining');
+  if (!remaining) return undefined;
+  const limit = field('ratelimit-limit');
+  const info: RateLimitInfo = { remaining: remaining.n };
+  if (limit) info.limit = limit.n;
+  const w = remaining.w ?? limit?.w;
+  if (w !== undefined) info.windowS = w;
+  const source = headerValue(headers, 'docker-ratelimit-source');
+  if (source) info.source = source;
+  return info;
+}
+
+/** A counting semaphore whose waiters give up at their deadline. */
+export class Semaphore {
+  #free: number;
+  #waiters: Array<() => void> = [];
+  constructor(readonly size: number) {
+    this.#free = size;
+  }
+  get inUse(): number {
+    return this.size - this.#free;
+  }
+  /** Resolves with a release function; rejects with onAbort() when the deadline fires first. */
+  acquire(deadline: Deadline, onAbort: () => RegistryError): Promise<() => void> {
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      const next = this.#waiters.shift();
+      if (next) next();
+      else this.#free++;
+    };
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve(release);
+    }
+    if (deadline.aborted) return Promise.reject(onAbort());
+    return new Promise((resolve, reject) => {
+      const grant = (): void => {
+        deadline.signal.removeEventListener('abort', abort);
+        resolve(release);
+      };
+      const abort = (): void => {
+        const i = this.#waiters.indexOf(grant);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(onAbort());
+      };
+      this.#waiters.push(grant);
+      deadline.signal.addEventListener('abort', abort, { once: true });
+    });
+  }
+}
+
 export class HostTransport {
   readonly settings: HostSettings;
   #agent: Agent;
   #userAgent: string;
+  #slots: Semaphore;
+  #exempt: Set<string>;
+  #now: () => number;
+  #defaultBackoffMs: number;
+  #backoffUntil = 0;
+  #backoffCause: RegistryError | undefined;
 
   constructor(settings: HostSettings, opts: TransportOptions) {
     this.settings = settings;
     this.#userAgent = opts.userAgent;
+    this.#slots = new Semaphore(Math.max(1, opts.connections));
+    this.#now = opts.now ?? Date.now;
+    this.#defaultBackoffMs = opts.defaultBackoffMs ?? DEFAULT_BACKOFF_MS;
+    this.#exempt = new Set(
+      settings.allowPrivateNetwork ? (settings.privateHostnames ?? [unbracket(settings.base.hostname)]).map((h) => unbracket(h).toLowerCase()) : [],
+    );
     const ca = settings.ca && settings.ca.length > 0 ? [...rootCertificates, ...extraCaCerts(), ...settings.ca] : undefined;
-    // Without allowPrivateNetwork every connection resolves through the guard, which pins
-    // the socket to the addresses it checked. With it, the injected lookup (or dns.lookup)
-    // is used as is.
-    const lookup = settings.allowPrivateNetwork ? opts.lookup : guardedLookup(opts.lookup);
+    // Every connection resolves through the guard, which pins the socket to the addresses it
+    // checked; names this host may reach privately (allowPrivateNetwork) skip the check.
+    const lookup = guardedLookup(opts.lookup, (hostname) => this.#exempt.has(hostname.toLowerCase()));
     this.#agent = new Agent({
       connections: opts.connections,
       keepAliveTimeout: 30_000,
@@ -210,6 +332,7 @@ export class HostTransport {
         timeout: settings.timeoutMs,
         rejectUnauthorized: true,
         ...(ca ? { ca } : {}),
+        ...(settings.cert !== undefined && settings.key !== undefined ? { cert: settings.cert, key: settings.key } : {}),
         ...(lookup ? { lookup: lookup as never } : {}),
       },
     });
@@ -219,8 +342,72 @@ export class HostTransport {
     return this.settings.domain;
   }
 
-  /** Sends one request, following redirects, and returns the (capped) response. Throws RegistryError. */
+  /** Requests in flight right now (tests of the concurrency cap). */
+  get inFlight(): number {
+    return this.#slots.inUse;
+  }
+
+  /** Epoch ms until which this host is backed off after a 429 (0: not backed off). */
+  get backoffUntil(): number {
+    return this.#backoffUntil > this.#now() ? this.#backoffUntil : 0;
+  }
+
+  /**
+   * Sends one request, following redirects, and returns the (capped) response. Throws
+   * RegistryError. At most `connections` requests per host are in flight (the others wait
+   * for a slot within their deadline); while the host is backed off after a 429 nothing is
+   * sent and the call fails as rate-limited at once.
+   */
   async send(req: TransportRequest): Promise<TransportResponse> {
+    this.#checkBackoff(req);
+    const release = await this.#slots.acquire(req.deadline, () =>
+      deadlineError(req.deadline, { host: this.host, url: req.url, method: req.method, anonymous: req.anonymous }),
+    );
+    let handedOff = false;
+    try {
+      this.#checkBackoff(req);
+      const res = await this.#send(req);
+      if (res.status === 429) this.#startBackoff(res, req);
+      if (res.stream) {
+        // The slot is held until the streamed body is done.
+        res.stream.once('close', release);
+        handedOff = true;
+      }
+      return res;
+    } finally {
+      if (!handedOff) release();
+    }
+  }
+
+  #checkBackoff(req: TransportRequest): void {
+    const wait = this.#backoffUntil - this.#now();
+    if (wait <= 0) return;
+    const cause = this.#backoffCause;
+    throw new RegistryError({
+      kind: 'rate-limited',
+      host: this.host,
+      url: req.url,
+      method: req.method,
+      ...(cause?.status !== undefined ? { status: cause.status } : {}),
+      codes: cause?.codes ?? [],
+      ...(cause?.detail !== undefined ? { detail: cause.detail } : {}),
+      anonymous: req.anonymous,
+      retryAfterMs: wait,
+      summary: `rate limited; backing off until ${new Date(this.#backoffUntil).toISOString()} (no request sent)`,
+    });
+  }
+
+  #startBackoff(res: TransportResponse, req: TransportRequest): void {
+    const err = responseError(res, { host: this.host, method: req.method, anonymous: req.anonymous, ...(req.secrets ? { secrets: req.secrets } : {}) });
+    const wait = Math.min(MAX_BACKOFF_MS, err.retryAfterMs ?? this.#defaultBackoffMs);
+    const until = this.#now() + wait;
+    if (until > this.#backoffUntil) {
+      this.#backoffUntil = until;
+      this.#backoffCause = err;
+    }
+  }
+
+  async #send(req: TransportRequest): Promise<TransportResponse> {
     let url = req.url;
     const authOrigin = req.url.origin;
     let method = req.method;
@@ -267,7 +454,7 @@ export class HostTransport {
         summary: `refusing ${url.protocol.replace(':', '')} URL (plain http needs insecure: true for this host)`,
       });
     }
-    if (!this.settings.allowPrivateNetwork) {
+    if (!this.#exempt.has(unbracket(url.hostname).toLowerCase())) {
       const refusal = checkLiteralHost(url.hostname);
       if (refusal) {
         throw new RegistryError({
@@ -290,6 +477,7 @@ export class HostTransport {
     const headers: Record<string, string> = { 'user-agent': this.#userAgent, ...req.headers };
     if (authorization !== undefined) headers['authorization'] = authorization;
     let res: Awaited<ReturnType<typeof request>>;
+    const streaming = req.stream === true;
     try {
       res = await request(url, {
         dispatcher: this.#agent,
@@ -298,7 +486,9 @@ export class HostTransport {
         ...(body !== undefined ? { body } : {}),
         signal: req.deadline.signal,
         headersTimeout: this.settings.timeoutMs,
-        bodyTimeout: this.settings.timeoutMs,
+        // A streamed body is read at the caller's pace (back-pressure pauses the socket), so an
+        // idle timer would cut a slow consumer; the caller's signal bounds it instead.
+        bodyTimeout: streaming ? 0 : this.settings.timeoutMs,
       });
     } catch (err) {
       throw this.#lowLevel(err, req, ctx);
@@ -309,6 +499,9 @@ export class HostTransport {
     if (ok && method !== 'HEAD' && Number.isFinite(declared) && declared > cap) {
       res.body.destroy();
       throw new RegistryError({ kind: 'too-large', host: this.host, url, method, status: res.statusCode, anonymous: req.anonymous, summary: `response of ${declared} bytes exceeds the ${cap} byte limit` });
+    }
+    if (ok && streaming && method !== 'HEAD') {
+      return { status: res.statusCode, headers: res.headers as Headers, body: Buffer.alloc(0), url, stream: this.#capped(res.body, cap, req, ctx) };
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -332,6 +525,33 @@ export class HostTransport {
       throw this.#lowLevel(err, req, ctx);
     }
     return { status: res.statusCode, headers: res.headers as Headers, body: Buffer.concat(chunks, size), url };
+  }
+
+  /**
+   * The body as a stream that fails with `too-large` once more than `cap` bytes came through,
+   * and with a RegistryError (never a raw socket error) when the transfer breaks. Destroying
+   * the returned stream destroys the socket's body.
+   */
+  #capped(source: Readable, cap: number, req: TransportRequest, ctx: { host: string; url: URL; method: string; anonymous: boolean }): Readable {
+    let size = 0;
+    const host = this.host;
+    const out = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        size += chunk.length;
+        if (size > cap) {
+          cb(new RegistryError({ kind: 'too-large', host, url: ctx.url, method: ctx.method, status: 200, anonymous: ctx.anonymous, summary: `response exceeds the ${cap} byte limit` }));
+          return;
+        }
+        cb(null, chunk);
+      },
+    });
+    // pipe() does not forward errors: map them here, so the reader sees a RegistryError.
+    source.on('error', (err) => out.destroy(this.#lowLevel(err, req, ctx)));
+    out.on('close', () => {
+      if (!source.destroyed) source.destroy();
+    });
+    source.pipe(out);
+    return out;
   }
 
   #lowLevel(err: unknown, req: TransportRequest, ctx: { host: string; url: URL; method: string; anonymous: boolean }): RegistryError {

@@ -83,7 +83,9 @@ t.test('credentials that live on the nodes: cannot tell', async (t) => {
 t.test('a rate limit is a likely failure with the wait', async (t) => {
   const [f] = await run(podInput('nginx:1'), { status: 'rate-limited', registry: 'docker.io', retryAfterMs: 15 * 60_000 });
   t.equal(f!.certainty, 'likely');
-  t.match(f!.message, '429 Too Many Requests - toomanyrequests) for about 15 min');
+  t.match(f!.message, 'registry docker.io is rate limiting pulls; pods may sit in ImagePullBackOff until about 15 min from now (429 Too Many Requests - toomanyrequests)');
+  const [g] = await run(podInput('nginx:1'), { status: 'rate-limited', registry: 'docker.io', retryAfterMs: 60_000, until: Date.parse('2026-11-27T12:00:00Z') });
+  t.match(g!.message, 'pods may sit in ImagePullBackOff until 2026-11-27T12:00:00Z');
 });
 
 t.test('an unreachable registry cannot tell: allowed unchecked', async (t) => {

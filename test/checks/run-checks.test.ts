@@ -42,6 +42,15 @@ t.test('at the deadline unfinished checks become "could not verify" and finished
   t.match(late[0]!.message, 'could not verify image "nginx:1" in time (hangs); allowed unchecked');
 });
 
+t.test('several checks waiting on one slow image make one warning per container', async (t) => {
+  const alsoHangs: Check = { ...hangs, id: 'hangs-too' };
+  const { findings, timedOut } = await runChecks(workload, { checks: [hangs, alsoHangs, says('fast')], ports: {}, signal: AbortSignal.timeout(100) });
+  t.equal(timedOut, 4);
+  const late = findings.filter((f) => f.certainty === 'unverified');
+  t.same(late.map((f) => [f.container, f.checkId]), [['a', 'hangs'], ['b', 'hangs']]);
+  t.equal(late[0]!.message, 'could not verify image "nginx:1" in time (hangs); allowed unchecked (and 1 more check)');
+});
+
 t.test('skipped checks and a subset of containers', async (t) => {
   const { findings } = await runChecks(workload, { checks: [says('one'), says('two')], ports: {}, signal: new AbortController().signal, skip: new Set(['two']), targets: [workload.containers[0]!] });
   t.same(findings.map((f) => `${f.container}/${f.checkId}`), ['a/one']);

@@ -66,8 +66,11 @@ t.test('a private repository asked anonymously: unauthorized', async (t) => {
 });
 
 t.test('a rate-limited registry: rate-limited with the wait it asked for', async (t) => {
+  const before = Date.now();
   const r = await look(`${limited.host}/team/app:1`);
-  t.same(r, { status: 'rate-limited', registry: limited.host, retryAfterMs: 120_000 });
+  t.match(r, { status: 'rate-limited', registry: limited.host, retryAfterMs: 120_000 });
+  const until = (r as Extract<ImageLookup, { status: 'rate-limited' }>).until!;
+  t.ok(until >= before + 120_000 && until <= Date.now() + 120_000, 'until: when the limit resets');
 });
 
 t.test('a registry that refuses connections cannot tell', async (t) => {

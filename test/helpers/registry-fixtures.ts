@@ -62,6 +62,8 @@ export interface PushIndexOptions {
   /** Default: linux/amd64 and linux/arm64. */
   platforms?: Platform[];
   config?: ImageRuntimeConfig;
+  /** Layers of every platform's image (default: one small layer each). */
+  layers?: Buffer[];
   format?: ManifestFormat;
   credential?: FixtureCredential;
 }
@@ -89,6 +91,9 @@ const MT = {
 } as const;
 
 export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Stands for a program in a layer: only its presence and mode (0755) matter to the checks. */
+export const FAKE_BINARY = '\x7fELF fake program\n';
 
 function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -205,7 +210,8 @@ async function pushImageWith(s: Session, opts: PushImageOptions): Promise<Pushed
   const format = opts.format ?? 'oci';
   const mt = MT[format];
   const platform = opts.platform ?? { architecture: 'amd64', os: 'linux' };
-  const tars = opts.layers ?? [tarArchive({ hello: `#!/bin/sh\necho ${opts.repo}:${opts.tag ?? 'untagged'} ${platform.os}/${platform.architecture}\n` })];
+  // The default layer is a runnable image: /hello and the /bin/sh it needs (issue 5's checks read layers).
+  const tars = opts.layers ?? [tarArchive({ hello: `#!/bin/sh\necho ${opts.repo}:${opts.tag ?? 'untagged'} ${platform.os}/${platform.architecture}\n`, 'bin/sh': FAKE_BINARY })];
   const layers: Array<{ mediaType: string; digest: string; size: number }> = [];
   const diffIds: string[] = [];
   for (const tar of tars) {
@@ -259,7 +265,7 @@ export async function pushIndex(reg: TestRegistry, opts: PushIndexOptions): Prom
     ];
     const manifests: PushedImage[] = [];
     for (const platform of platforms) {
-      manifests.push(await pushImageWith(s, { repo: opts.repo, platform, format, ...(opts.config ? { config: opts.config } : {}) }));
+      manifests.push(await pushImageWith(s, { repo: opts.repo, platform, format, ...(opts.config ? { config: opts.config } : {}), ...(opts.layers ? { layers: opts.layers } : {}) }));
     }
     const index = Buffer.from(
       JSON.stringify({
@@ -314,16 +320,19 @@ export type StandardFixtures = Record<string, string>;
  */
 export async function seedStandardFixtures(reg: TestRegistry): Promise<StandardFixtures> {
   const out: StandardFixtures = {};
-  const nginx = await pushIndex(reg, { repo: 'library/nginx', tag: '1.14.2', config: { Entrypoint: ['/docker-entrypoint.sh'], Cmd: ['nginx', '-g', 'daemon off;'] } });
+  // Layers with the files their configs run, so the image-aware checks (issue 5) find them.
+  const nginxLayer = tarArchive({ 'docker-entrypoint.sh': '#!/bin/sh\nexec "$@"\n', 'bin/sh': FAKE_BINARY, 'usr/sbin/nginx': FAKE_BINARY });
+  const appLayer = tarArchive({ app: FAKE_BINARY, 'bin/sh': FAKE_BINARY });
+  const nginx = await pushIndex(reg, { repo: 'library/nginx', tag: '1.14.2', layers: [nginxLayer], config: { Entrypoint: ['/docker-entrypoint.sh'], Cmd: ['nginx', '-g', 'daemon off;'] } });
   out['library/nginx:1.14.2'] = nginx.digest;
   await tagManifest(reg, { repo: 'library/nginx', digest: nginx.digest, tag: '1.14' });
   out['library/nginx:1.14'] = nginx.digest;
-  const latest = await pushIndex(reg, { repo: 'library/nginx', tag: 'latest', config: { Entrypoint: ['/docker-entrypoint.sh'], Cmd: ['nginx', '-g', 'daemon off;'], Env: [DEFAULT_PATH, 'NGINX_VERSION=1.27.0'] } });
+  const latest = await pushIndex(reg, { repo: 'library/nginx', tag: 'latest', layers: [nginxLayer], config: { Entrypoint: ['/docker-entrypoint.sh'], Cmd: ['nginx', '-g', 'daemon off;'], Env: [DEFAULT_PATH, 'NGINX_VERSION=1.27.0'] } });
   out['library/nginx:latest'] = latest.digest;
-  out['library/busybox:1.36'] = (await pushImage(reg, { repo: 'library/busybox', tag: '1.36', format: 'docker', config: { Entrypoint: null, Cmd: ['sh'] } })).digest;
-  out['team/app:1.0'] = (await pushImage(reg, { repo: 'team/app', tag: '1.0', config: { Entrypoint: ['/app'], User: '1000' } })).digest;
+  out['library/busybox:1.36'] = (await pushImage(reg, { repo: 'library/busybox', tag: '1.36', format: 'docker', layers: [tarArchive({ 'bin/sh': FAKE_BINARY, 'bin/busybox': FAKE_BINARY })], config: { Entrypoint: null, Cmd: ['sh'] } })).digest;
+  out['team/app:1.0'] = (await pushImage(reg, { repo: 'team/app', tag: '1.0', layers: [appLayer], config: { Entrypoint: ['/app'], User: '1000' } })).digest;
   if (reg.auth !== 'none') {
-    out['private/app:1.0'] = (await pushImage(reg, { repo: 'private/app', tag: '1.0', config: { Entrypoint: ['/app'], User: '1000' } })).digest;
+    out['private/app:1.0'] = (await pushImage(reg, { repo: 'private/app', tag: '1.0', layers: [appLayer], config: { Entrypoint: ['/app'], User: '1000' } })).digest;
   }
   return out;
 }

@@ -207,7 +207,8 @@ t.test('token registry (Bearer)', async (t) => {
 
 t.test('token lifetimes', async (t) => {
   t.test('a token is fetched again once it expires', async (t) => {
-    const reg = await startRegistry({ auth: 'token', users: USERS, tokenServer: { expiresIn: 1 } });
+    // 4 s (used for 3.6 s, see tokenExpiry's margin): long enough for two lookups on a loaded CI machine.
+    const reg = await startRegistry({ auth: 'token', users: USERS, tokenServer: { expiresIn: 4 } });
     t.teardown(() => reg.stop());
     await seedStandardFixtures(reg);
     const client = clientFor(reg);
@@ -218,7 +219,7 @@ t.test('token lifetimes', async (t) => {
     await client.headManifest(ref);
     await client.headManifest(ref);
     t.equal(ts.requests.length - before, 1, 'cached within expires_in');
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, 4100));
     await client.headManifest(ref);
     t.equal(ts.requests.length - before, 2, 'fetched again after expires_in');
   });

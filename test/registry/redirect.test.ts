@@ -28,7 +28,8 @@ t.test('redirects', async (t) => {
   t.teardown(() => reg.stop());
   const fixtures = await seedStandardFixtures(reg);
   const elsewhereDigest = `sha256:${'e'.repeat(64)}`;
-  // The other origin (localhost:P2 vs 127.0.0.1:P1), same CA so only the Authorization rule is tested.
+  // The other origin (127.0.0.1:P2 vs 127.0.0.1:P1: another port is another origin), same CA so only
+  // the Authorization rule is tested.
   const elsewhere = await startStatusServer({
     status: 200,
     headers: { 'docker-content-digest': elsewhereDigest, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
@@ -43,7 +44,7 @@ t.test('redirects', async (t) => {
     ssl_certificate ${reg.certFile};
     ssl_certificate_key ${reg.keyFile};
     location ^~ /v2/same/ { return 307 https://127.0.0.1:${port}/v2/private/app/manifests/1.0; }
-    location ^~ /v2/cross/ { return 307 https://localhost:${elsewhere.port}$request_uri; }
+    location ^~ /v2/cross/ { return 307 https://127.0.0.1:${elsewhere.port}$request_uri; }
     location ^~ /v2/downgrade/ { return 307 http://127.0.0.1:${elsewhere.port}$request_uri; }
     location ^~ /v2/loop/ { return 302 https://127.0.0.1:${port}$request_uri; }
     location / {

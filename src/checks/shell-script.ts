@@ -1,0 +1,94 @@
+// shell-script: `sh|bash|ash|dash|zsh -c SCRIPT` parsed by a real shell parser (mvdan/sh):
+// - a syntax error in the shell's own language: the shell exits with status 2 before running
+//   anything (dash: "Syntax error: ...", bash: "syntax error near ...") -> deny;
+// - bash-only syntax run by a POSIX sh (dash on Debian/Ubuntu; busybox ash accepts part of it) ->
+//   warning, unless the image's /bin/sh is bash;
+// - a script whose every path ends with a non-zero exit (`exit 1`, `false`) after only quick
+//   commands: the container fails at once, every time -> deny (warning when only likely).
+import { analyzeScript, basename, bashOnlyCommands, parseScript, shellInvocation } from './shell-analysis.js';
+import { argvFromSpec, effectiveArgv, imageConfigFor, q, restartsWhenDone } from './image-context.js';
+import type { CheckPorts } from './ports.js';
+import type { Check, CheckInput, Finding } from './types.js';
+
+export const ID = 'shell-script';
+
+export function short(script: string, max = 60): string {
+  const one = script.replace(/\s+/g, ' ').trim();
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
+/** The argv the container runs: from the spec when `command` is set, else with the image config. */
+export async function runArgv(input: CheckInput, ports: CheckPorts): Promise<string[] | undefined> {
+  const fromSpec = argvFromSpec(input.target.container);
+  if (fromSpec) return fromSpec;
+  const image = await imageConfigFor(input, ports);
+  return image ? effectiveArgv(input.target.container, image.found.config).argv : undefined;
+}
+
+/** What happens after a failure, by who runs the container. */
+export function afterFailure(input: CheckInput): string {
+  if (input.target.kind === 'initContainer' && !input.target.sidecar) return 'the init container fails and is retried (Init:CrashLoopBackOff)';
+  const kind = input.workload.kind;
+  if (kind === 'Job' || kind === 'CronJob') return "the Job's pods fail until its backoffLimit (BackoffLimitExceeded)";
+  return restartsWhenDone(input) === 'never' ? 'the pod ends in Error' : 'Error, then CrashLoopBackOff ("Back-off restarting failed container")';
+}
+
+/** Whether the image's /bin/sh is bash (RHEL, Fedora, Amazon Linux): bashisms then work under sh. */
+async function shIsBash(input: CheckInput, ports: CheckPorts, shell: string): Promise<boolean> {
+  if (!ports.inspector || !input.image) return false;
+  const image = await imageConfigFor(input, ports);
+  if (!image) return false;
+  const files = await ports.inspector.files(input.image, image.architecture, input.signal);
+  if (files.status !== 'found') return false;
+  const target = files.files.stat(shell.includes('/') ? shell : `/bin/${shell}`);
+  return target !== undefined && basename(target.path).startsWith('bash');
+}
+
+export const shellScript: Check<CheckPorts> = {
+  id: ID,
+  description: 'sh -c / bash -c scripts must parse in their shell and must not always fail (else Error, then CrashLoopBackOff)',
+  async run(input, ports): Promise<Finding[]> {
+    const argv = await runArgv(input, ports);
+    const inv = argv && shellInvocation(argv);
+    if (!inv) return [];
+    const c = input.target.container;
+    const finding = (certainty: Finding['certainty'], message: string): Finding[] => [{ checkId: ID, container: c.name, certainty, message }];
+    const shell = basename(inv.shell);
+    const script = q(short(inv.script));
+
+    const parsed = parseScript(inv.script, inv.language);
+    if (!parsed.ok) {
+      if (inv.language === 'posix') {
+        const asBash = parseScript(inv.script, 'bash');
+        if (asBash.ok) {
+          if (await shIsBash(input, ports, inv.shell)) return [];
+          return finding(
+            'likely',
+            `the ${shell} -c script ${q(short(inv.script, 40))} uses bash-only syntax (${parsed.error}): dash (Debian, Ubuntu) stops with a syntax error; fix: run it with bash, or write POSIX sh`,
+          );
+        }
+      }
+      return finding(
+        'certain',
+        `the ${shell} -c script ${script} has a syntax error: ${parsed.error} (mvdan/sh parser): the shell exits with status 2 before running anything (${afterFailure(input)}); fix: correct the script`,
+      );
+    }
+    if (inv.language === 'posix') {
+      const bashOnly = bashOnlyCommands(parsed.file);
+      if (bashOnly.length > 0 && !(await shIsBash(input, ports, inv.shell))) {
+        return finding(
+          'likely',
+          `the ${shell} -c script ${q(short(inv.script, 40))} uses ${bashOnly.map((b) => `"${b}"`).join(', ')}, which POSIX sh does not have: dash (Debian, Ubuntu) fails with "${bashOnly[0]}: not found"; fix: run it with bash, or use [ ] and .`,
+        );
+      }
+    }
+    const verdict = analyzeScript(parsed.file);
+    if (verdict.alwaysFails && verdict.quick !== 'no') {
+      return finding(
+        verdict.quick === 'certain' ? 'certain' : 'likely',
+        `the ${shell} -c script ${script} always ends with ${q(verdict.failure ?? 'a failure')} (a non-zero exit status) and does nothing long-running before: the container fails at once, every time (${afterFailure(input)}); fix: remove the failing exit, or make the script run the program it is meant to run`,
+      );
+    }
+    return [];
+  },
+};
