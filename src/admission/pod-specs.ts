@@ -101,7 +101,8 @@ function listContainers(spec: Obj, specPath: string): ContainerTarget[] {
  * `kind` is the request's kind (request.kind.kind), which is authoritative over object.kind.
  */
 export function extractWorkload(kind: string, object: unknown): WorkloadUnderReview | undefined {
-  const path = POD_SPEC_PATHS[kind];
+  // hasOwn: a kind named "constructor" or "__proto__" must not reach Object.prototype.
+  const path = Object.hasOwn(POD_SPEC_PATHS, kind) ? POD_SPEC_PATHS[kind] : undefined;
   if (!path || !isObj(object)) return undefined;
   const spec = dig(object, path);
   if (!isObj(spec)) return undefined;
@@ -123,6 +124,7 @@ export function extractWorkload(kind: string, object: unknown): WorkloadUnderRev
     kind,
     name: typeof metadata.name === 'string' ? metadata.name : typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '',
     namespace: typeof metadata.namespace === 'string' ? metadata.namespace : undefined,
+    ...(isObj(object.spec) && typeof object.spec.replicas === 'number' && Number.isInteger(object.spec.replicas) ? { replicas: object.spec.replicas } : {}),
     annotations: { ...stringRecord(metadata.annotations), ...stringRecord(isObj(templateMeta) ? templateMeta.annotations : undefined) },
     podSpec,
     containers: listContainers(spec, specPath),

@@ -118,7 +118,7 @@ const PLURALS: Record<string, [group: string, version: string, resource: string]
 export function reviewFor(object: Record<string, unknown>, opts: { uid?: string; operation?: Operation; oldObject?: unknown; namespace?: string } = {}): AdmissionReviewRequest {
   const kind = typeof object.kind === 'string' ? object.kind : 'Unknown';
   const [apiGroup, apiVersion] = typeof object.apiVersion === 'string' && object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', String(object.apiVersion ?? 'v1')];
-  const [group, version, resource] = PLURALS[kind] ?? [apiGroup ?? '', apiVersion ?? 'v1', `${kind.toLowerCase()}s`];
+  const [group, version, resource] = (Object.hasOwn(PLURALS, kind) ? PLURALS[kind] : undefined) ?? [apiGroup ?? '', apiVersion ?? 'v1', `${kind.toLowerCase()}s`];
   const meta = (object.metadata ?? {}) as { name?: string; namespace?: string };
   const request: AdmissionRequest = {
     uid: opts.uid ?? globalThis.crypto.randomUUID(),

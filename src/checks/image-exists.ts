@@ -124,8 +124,8 @@ function when(until: number | undefined, retryAfterMs: number | undefined): stri
 
 /** Pulls the rollout causes: one per replica (upper bound; IfNotPresent may skip some). */
 function pullsNeeded(input: CheckInput): number {
-  const w = input.workload as typeof input.workload & { replicas?: number };
-  return typeof w.replicas === 'number' && w.replicas > 0 ? w.replicas : 1;
+  const replicas = input.workload.replicas;
+  return typeof replicas === 'number' && replicas > 0 ? replicas : 1;
 }
 
 export const imageExists: Check<CheckPorts> = {

@@ -49,6 +49,8 @@ export interface WorkloadUnderReview {
   kind: string;
   name: string;
   namespace?: string;
+  /** spec.replicas of a Deployment, ReplicaSet, StatefulSet or ReplicationController (undefined: 1 or per node). */
+  replicas?: number;
   /** Workload annotations merged with its pod template's (template wins). */
   annotations: Record<string, string>;
   podSpec: PodSpecLike;

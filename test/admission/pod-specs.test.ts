@@ -66,3 +66,9 @@ t.test('on UPDATE only new containers and changed image, command or args are che
   t.same(changedContainers(edited, before).map((x) => x.container.name), ['a', 'b', 'd']);
   t.equal(changedContainers(edited, undefined).length, 4, 'no old object: everything is checked');
 });
+
+t.test('kind names that are Object.prototype keys carry no pod spec', async (t) => {
+  for (const kind of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+    t.equal(extractWorkload(kind, { spec: { template: { spec: { containers: [{ name: 'a', image: 'x' }] } } } }), undefined, kind);
+  }
+});
