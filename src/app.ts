@@ -12,7 +12,14 @@ export interface AppOptions extends EngineOptions {
 /** The webhook server, not yet listening. */
 export async function createApp(config: Config, opts: AppOptions) {
   const metrics = createMetrics();
-  const engine = await createEngine(config, { ...opts, onLookup: (result, cached) => metrics.lookup(result, cached) });
+  const engine = await createEngine(config, {
+    ...opts,
+    onLookup: (result, cached) => metrics.lookup(result, cached),
+    onRegistryRequest: (registry, status) => {
+      metrics.registryRequest(registry, status);
+      if (status === '429') metrics.rateLimited(registry);
+    },
+  });
   let ready = true;
   const server = buildServer({
     config,

@@ -95,6 +95,8 @@ export interface EngineOptions {
   offline?: boolean;
   /** Called after each image lookup (metrics). */
   onLookup?: (result: ImageLookup, cached: boolean) => void;
+  /** Called for every HTTP request sent to a registry (metrics). */
+  onRegistryRequest?: (registry: string, status: string) => void;
   /** The namespace the webhook runs in: always exempt, so it can never block its own recovery. */
   ownNamespace?: string;
   /** The nodes' architectures (e.g. from the Node objects); default: config inspect.nodeArchitectures. */
@@ -112,6 +114,7 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     timeoutMs: config.registry.timeoutMs,
     userAgent: `backoff-guard/${VERSION}`,
     maxConcurrentPerHost: config.registry.maxConcurrentRequests,
+    ...(opts.onRegistryRequest ? { observe: (e: { registry: string; status: string }) => opts.onRegistryRequest?.(e.registry, e.status) } : {}),
   });
   const nodes = nodeKeyring(config, opts.logger);
   let pullSecrets: PullSecrets | undefined = opts.pullSecrets;

@@ -47,6 +47,7 @@ import {
   responseError,
   type HostSettings,
   type RateLimitInfo,
+  type RequestObserver,
   type TransportResponse,
 } from './transport.js';
 
@@ -93,6 +94,8 @@ export interface RegistryClientOptions {
   defaultBackoffMs?: number;
   /** Injectable DNS lookup (tests of the SSRF guard). */
   lookup?: LookupFunction;
+  /** Told of every HTTP request sent to a registry: its status, or the error kind (metrics). */
+  observe?: RequestObserver;
 }
 
 export interface RepoRef {
@@ -411,6 +414,7 @@ export class RegistryClient {
       connections: this.#opts.maxConcurrentPerHost ?? 8,
       ...(this.#opts.defaultBackoffMs !== undefined ? { defaultBackoffMs: this.#opts.defaultBackoffMs } : {}),
       ...(this.#opts.lookup ? { lookup: this.#opts.lookup } : {}),
+      ...(this.#opts.observe ? { observe: this.#opts.observe } : {}),
     });
   }
 

@@ -51,7 +51,11 @@ export interface TransportOptions {
   /** Back-off after a 429 without Retry-After or a quota window (default 60 s). */
   defaultBackoffMs?: number;
   now?: () => number;
+  /** Told of every request sent: the HTTP status, or the error kind when none came (metrics). */
+  observe?: RequestObserver;
 }
+
+export type RequestObserver = (event: { registry: string; status: string }) => void;
 
 /** Rate-limit headers of a response (Docker Hub: `ratelimit-limit: 100;w=21600`). */
 export interface RateLimitInfo {
@@ -308,9 +312,11 @@ export class HostTransport {
   #defaultBackoffMs: number;
   #backoffUntil = 0;
   #backoffCause: RegistryError | undefined;
+  #observe: RequestObserver | undefined;
 
   constructor(settings: HostSettings, opts: TransportOptions) {
     this.settings = settings;
+    this.#observe = opts.observe;
     this.#userAgent = opts.userAgent;
     this.#slots = new Semaphore(Math.max(1, opts.connections));
     this.#now = opts.now ?? Date.now;
@@ -366,7 +372,14 @@ export class HostTransport {
     let handedOff = false;
     try {
       this.#checkBackoff(req);
-      const res = await this.#send(req);
+      let res: TransportResponse;
+      try {
+        res = await this.#send(req);
+      } catch (err) {
+        this.#observe?.({ registry: this.host, status: err instanceof RegistryError ? err.kind : 'error' });
+        throw err;
+      }
+      this.#observe?.({ registry: this.host, status: String(res.status) });
       if (res.status === 429) this.#startBackoff(res, req);
       if (res.stream) {
         // The slot is held until the streamed body is done.

@@ -280,4 +280,6 @@ t.test('/metrics exposes reviews, findings, latency and lookups in Prometheus fo
   t.match(text, /^backoff_guard_deadline_exceeded_total [1-9]\d*$/m);
   t.match(text, /^backoff_guard_image_lookups_total\{registry="docker\.io",result="found",cache="hit"\} [1-9]\d*$/m);
   t.match(text, /^backoff_guard_process_resident_memory_bytes \d+/m);
+  t.match(text, /^backoff_guard_registry_requests_total\{registry="docker\.io",status="200"\} [1-9]\d*$/m);
+  t.match(text, /^backoff_guard_registry_requests_total\{registry="[^"]+",status="404"\} [1-9]\d*$/m);
 });
