@@ -213,7 +213,11 @@ export const imageExists: Check<CheckPorts> = {
           ...out,
           make(
             'certain',
-            `image ${image} not found: ${why}${checkedWith}; the pod will fail with ErrImagePull (failed to resolve reference ${q(ref.normalized)}: not found), then ImagePullBackOff${hint || '; fix: correct the image name or tag'}`,
+            `image ${image} not found: ${why}${checkedWith}; the pod will fail with ErrImagePull (${
+              lookup.accessDenied
+                ? 'pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed'
+                : `failed to resolve reference ${q(ref.normalized)}: not found`
+            }), then ImagePullBackOff${hint || '; fix: correct the image name or tag'}`,
           ),
         ];
       }

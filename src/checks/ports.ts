@@ -32,6 +32,8 @@ export type ImageLookup =
       /** Closest existing names or tags, best first (may be empty). */
       suggestions: string[];
       source: 'registry' | 'official-images-list';
+      /** The registry answered 401/403 (Docker Hub does so for a missing repository): the runtime says "pull access denied". */
+      accessDenied?: boolean;
       /** The credential the registry accepted before saying so. */
       credential?: CredentialRef;
     }

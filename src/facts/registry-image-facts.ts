@@ -168,6 +168,7 @@ export class RegistryImageFacts implements ImageFacts {
             what: 'repository',
             suggestions: suggestOfficialImage(ref.path),
             source: hubSaid ? 'registry' : 'official-images-list',
+            ...(err.kind === 'unauthorized' || err.kind === 'denied' ? { accessDenied: true } : {}),
           };
         }
       }

@@ -98,3 +98,10 @@ t.test('an unparsable image is left to image-reference', async (t) => {
   const input = inputFor('Pod', podObject([{ name: 'web', image: 'NGINX' }]));
   t.same(await imageExists.run(input, portsAnswering({ status: 'found', registry: 'x' })), []);
 });
+
+t.test('Docker Hub answers a missing library repository with 401: the runtime words are "pull access denied"', async (t) => {
+  const [f] = await run(podInput('ngiinx:1.14.2'), { status: 'not-found', registry: 'docker.io', what: 'repository', suggestions: ['nginx'], source: 'registry', accessDenied: true });
+  t.equal(f!.certainty, 'certain');
+  t.match(f!.message, 'ErrImagePull (pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed), then ImagePullBackOff');
+  t.match(f!.message, 'did you mean "nginx:1.14.2"?');
+});

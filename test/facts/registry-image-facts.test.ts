@@ -120,3 +120,17 @@ t.test('credentials on the nodes are recognised by host glob', async (t) => {
   t.equal(r.status, 'unauthorized');
   t.equal((r as Extract<ImageLookup, { status: 'unauthorized' }>).credentialsOnNodes, true);
 });
+
+t.test('a Hub-like registry that answers 401 for a missing library repository: not found, access denied', async (t) => {
+  const hubLike = new RegistryClient({ timeoutMs: 2000, hosts: { 'docker.io': { server: locked.url, ca: locked.caPem, allowPrivateNetwork: true } } });
+  t.teardown(() => hubLike.close());
+  const hub = new RegistryImageFacts({ registry: hubLike, cache, credentialsOnNodes: [], offlineDockerHubCheck: true });
+  t.same(await hub.lookup(parseReference('ngiinx:1.14.2'), signal), {
+    status: 'not-found',
+    registry: 'docker.io',
+    what: 'repository',
+    suggestions: ['nginx'],
+    source: 'registry',
+    accessDenied: true,
+  });
+});
