@@ -119,6 +119,7 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
   const nodes = nodeKeyring(config, opts.logger);
   let pullSecrets: PullSecrets | undefined = opts.pullSecrets;
   let nodeImages: NodeImages | undefined;
+  let objects: NamespacedObjects | undefined = opts.objects;
   const facts = new RegistryImageFacts({
     registry: opts.offline ? new OfflineRegistry() : registry,
     cache: config.cache,
@@ -154,6 +155,21 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
         const { nodeImagesReader } = await import('./kube/nodes.js');
         nodeImages = new ClusterNodeImages(nodeImagesReader(cluster.core, ttl));
       }
+      // Issue 5 (config-refs): the ConfigMaps and Secrets pods reference, keys only. A 403 (no
+      // RBAC) reads as "cannot tell" and the check stays silent.
+      if (!objects) {
+        const { configMapReader } = await import('./kube/config-maps.js');
+        const readConfigMap = configMapReader(cluster.core, ttl);
+        const readSecret = config.kubernetes.readPullSecrets ? (await import('./kube/secrets.js')).secretReader(cluster.core, ttl) : undefined;
+        objects = {
+          configMap: (namespace, name, signal) => readConfigMap(namespace, name, signal),
+          secret: async (namespace, name, signal) => {
+            if (!readSecret) return { status: 'unknown', reason: 'secrets are not read (kubernetes.readPullSecrets: false)' };
+            const r = await readSecret(namespace, name, signal);
+            return r.status === 'found' ? { status: 'found', keys: Object.keys(r.data) } : r;
+          },
+        };
+      }
     } else {
       opts.logger.info({ reason }, `no Kubernetes API access: every namespace uses the default mode (${config.admission.defaultMode}), pull secrets are not read (registries are asked anonymously)`);
       pullSecrets ??= new ClusterPullSecrets(undefined, { unavailableReason: reason, ...(nodes ? { nodeKeyring: nodes } : {}) });
@@ -177,7 +193,7 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     images: facts,
     ...(inspector ? { inspector } : {}),
     nodeArchitectures: opts.nodeArchitectures ?? (async () => ({ architectures: configuredArchitectures, source: 'config' as const })),
-    ...(opts.objects ? { objects: opts.objects } : {}),
+    ...(objects ? { objects } : {}),
     ...(pullSecrets ? { pullSecrets } : {}),
     ...(nodeImages ? { nodeImages } : {}),
   };

@@ -32,14 +32,15 @@ export function bigImageLayers({ totalMB = 100, layers = 5, filesPerLayer = 500 
 }
 
 /**
- * Pushes the image (repo bench/big:1.0) and measures the inspector on it in a child process.
- * `pushImage` is registry.js pusher(reg).pushImage; env carries NODE_EXTRA_CA_CERTS.
+ * Stores the image (repo bench/big:1.0) and measures the inspector on it in a child process.
+ * `store(repo, tag, { layers, config })` puts it in the registry (registry.js storeImage);
+ * env carries NODE_EXTRA_CA_CERTS.
  */
-export async function benchImageIndex({ inspectorModulePath, reg, pushImage, env, totalMB = 100 }) {
+export async function benchImageIndex({ inspectorModulePath, reg, store, env, totalMB = 100 }) {
   if (!existsSync(inspectorModulePath)) return { status: 'n/a', reason: 'image inspection not built yet' };
   const layers = bigImageLayers({ totalMB });
   const compressedBytes = layers.reduce((n, l) => n + l.length, 0);
-  await pushImage('bench/big', '1.0', { layers, config: { Entrypoint: ['/usr/bin/app'] } });
+  await store('bench/big', '1.0', { layers, config: { Entrypoint: ['/usr/bin/app'] } });
   const settings = { inspectorModulePath, host: reg.host, image: `${reg.host}/bench/big:1.0`, compressedBytes };
   const stdout = await new Promise((resolve, reject) => {
     execFile(process.execPath, ['--expose-gc', CHILD, JSON.stringify(settings)], { env, timeout: 180_000, maxBuffer: 1 << 20 }, (err, out, errOut) => {

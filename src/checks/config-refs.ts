@@ -5,7 +5,7 @@
 // ContainerCreating (volumes: `MountVolume.SetUp failed for volume "v" : configmap "x" not
 // found`). A warning only: `kubectl apply -f dir/` creates the ConfigMap and the Deployment in
 // one go, in an order the webhook cannot see, and the pod starts once the object appears.
-import { q } from './image-context.js';
+import { q, text } from './image-context.js';
 import type { CheckPorts, NamespacedObjectLookup } from './ports.js';
 import type { Check, Finding } from './types.js';
 
@@ -34,7 +34,7 @@ function refsOf(input: Parameters<Check['run']>[0]): Ref[] {
     for (const [field, kind] of [['configMapKeyRef', 'ConfigMap'], ['secretKeyRef', 'Secret']] as const) {
       const r = from?.[field];
       if (isObj(r) && typeof r.name === 'string' && r.optional !== true) {
-        refs.push({ kind, name: r.name, keys: typeof r.key === 'string' ? [r.key] : [], by: `env ${String(e.name)}` });
+        refs.push({ kind, name: r.name, keys: typeof r.key === 'string' ? [r.key] : [], by: `env ${text(e.name)}` });
       }
     }
   }
@@ -47,7 +47,7 @@ function refsOf(input: Parameters<Check['run']>[0]): Ref[] {
   // Volumes belong to the pod: reported once, with its first container.
   if (input.workload.containers[0] === input.target) {
     for (const v of input.workload.podSpec.volumes ?? []) {
-      const vname = String(v.name ?? '');
+      const vname = text(v.name ?? '');
       const sources: Array<[Obj, Kind]> = [];
       if (isObj(v.configMap)) sources.push([v.configMap, 'ConfigMap']);
       if (isObj(v.secret)) sources.push([{ ...v.secret, name: v.secret.secretName }, 'Secret']);

@@ -30,7 +30,7 @@ function affinityArchitectures(affinity: Obj | undefined, universe: readonly str
     const exprs = isObj(term) && Array.isArray(term.matchExpressions) ? term.matchExpressions : [];
     for (const e of exprs) {
       if (!isObj(e) || (e.key !== ARCH_LABEL && e.key !== BETA_ARCH_LABEL)) continue;
-      const values = Array.isArray(e.values) ? e.values.map(String) : [];
+      const values = Array.isArray(e.values) ? e.values.map(text) : [];
       let set: Set<string>;
       if (e.operator === 'In') set = new Set(values);
       else if (e.operator === 'NotIn') set = new Set(universe.filter((a) => !values.includes(a)));
@@ -137,4 +137,18 @@ export function searchPath(container: ContainerSpec, image: Pick<ImageRuntimeCon
 }
 
 export const q = (s: string): string => JSON.stringify(s);
+
+/**
+ * A value from the object under review as text, never throwing: the CLI reads arbitrary files and
+ * String() throws on objects like {"toString": null}.
+ */
+export function text(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  try {
+    return JSON.stringify(v) ?? '';
+  } catch {
+    return '';
+  }
+}
 export const list = (argv: readonly string[]): string => `[${argv.map(q).join(', ')}]`;

@@ -9,7 +9,7 @@
 //   (kubelet prober findPortByName: "port %s not found"); a number needs no declaration.
 import { NEVER_A_FILE } from './command-sanity.js';
 import { lookupExecutable } from './exec-lookup.js';
-import { imageConfigFor, q, searchPath } from './image-context.js';
+import { imageConfigFor, q, searchPath, text } from './image-context.js';
 import type { CheckPorts } from './ports.js';
 import { analyzeScript, parseScript, shellInvocation } from './shell-analysis.js';
 import { short } from './shell-script.js';
@@ -54,7 +54,7 @@ export const probes: Check<CheckPorts> = {
 
       const exec = probe.exec;
       if (!isObj(exec) || !Array.isArray(exec.command) || exec.command.length === 0) continue;
-      const argv = exec.command.map(String);
+      const argv = exec.command.map(text);
       const cmd0 = argv[0]!;
       if (NEVER_A_FILE.has(cmd0) || /\s/.test(cmd0.trim())) {
         const what = NEVER_A_FILE.has(cmd0) ? 'is a shell builtin, not a program' : 'is a whole command line in one string';

@@ -101,7 +101,8 @@ function isObj(v: unknown): v is Record<string, unknown> {
 }
 
 function strings(v: unknown): string[] | null {
-  return Array.isArray(v) ? v.map(String) : null;
+  // An image config is JSON written by build tools: strings, but never trust it to be.
+  return Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x) ?? '')) : null;
 }
 
 function descriptor(v: unknown): Descriptor | undefined {
@@ -351,7 +352,8 @@ export class RegistryImageInspector implements ImageInspector {
             this.#limiter.run(async () => {
               if (signal.aborted) throw new InspectError('indexing took longer than allowed');
               const blob = await this.#opts.registry.getBlob({ domain: ref.domain, path: ref.path, digest: layer.digest }, { signal, maxBytes: layer.size || this.#opts.maxBytesPerImage });
-              const idx = await indexLayer(blob, { digest: layer.digest });
+              // One layer's index may not outgrow the whole cache budget (1 MiB at least).
+              const idx = await indexLayer(blob, { digest: layer.digest, maxIndexBytes: Math.max(this.#opts.cacheBytes, 1024 * 1024) });
               downloaded += layer.size;
               this.stats.layersIndexed++;
               this.stats.bytesDownloaded += layer.size;

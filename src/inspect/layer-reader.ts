@@ -95,6 +95,8 @@ async function* decompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer
 export interface ReadLayerOptions {
   /** 'sha256:...': the compressed bytes must hash to it. */
   digest: string;
+  /** Memory bound of the layer's file index (TarIndexer). */
+  maxIndexBytes?: number;
 }
 
 /**
@@ -105,7 +107,7 @@ export async function indexLayer(blob: Readable, opts: ReadLayerOptions): Promis
   const [algorithm, expected] = opts.digest.split(':', 2);
   if ((algorithm !== 'sha256' && algorithm !== 'sha512') || !expected) throw new LayerReadError(`unsupported digest ${opts.digest}`);
   const hash = createHash(algorithm);
-  const tar = new TarIndexer();
+  const tar = new TarIndexer(opts.maxIndexBytes !== undefined ? { maxIndexBytes: opts.maxIndexBytes } : {});
   const tap = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);

@@ -114,6 +114,13 @@ interface Pending {
  */
 export class TarIndexer {
   readonly index: LayerIndex = { entries: new Map(), whiteouts: new Set(), opaque: new Set(), bytes: 0 };
+  /** A layer listing more files than this much memory is refused (a bound, not a cache budget). */
+  readonly #maxIndexBytes: number;
+
+  constructor(opts: { maxIndexBytes?: number } = {}) {
+    this.#maxIndexBytes = opts.maxIndexBytes ?? Number.POSITIVE_INFINITY;
+  }
+
   #header = Buffer.alloc(BLOCK);
   #headerFill = 0;
   /** Bytes to skip or collect before the next header (data + padding). */
@@ -292,6 +299,7 @@ export class TarIndexer {
     const existing = idx.entries.get(path);
     if (!existing) idx.bytes += ENTRY_OVERHEAD + path.length * 2 + (entry.target?.length ?? 0) * 2 + (entry.shebang?.length ?? 0) * 2;
     idx.entries.set(path, entry);
+    if (idx.bytes > this.#maxIndexBytes) throw new TarFormatError(`the layer lists too many files (index over ${this.#maxIndexBytes} bytes)`);
   }
 }
 

@@ -100,3 +100,20 @@ t.test('a layer larger than the byte cap: allowed with a warning, nothing downlo
   expectOne(t, f, 'unverified', 'could not verify that "sh" exists in image', /its layers weigh 0\.3 MB, more than inspect\.maxBytesPerImage \(0\.1 MB\)/);
   t.equal(capped.stats.layersIndexed, 0);
 });
+
+t.test('an index not ready by the deadline is "could not verify", finished in the background, ready for the next review', async (t) => {
+  const { runChecks } = await import('../../src/checks/run-checks.js');
+  const fresh = new RegistryImageInspector({ registry: world.client, maxBytesPerImage: 50_000_000, cacheBytes: 16 * 1024 * 1024 });
+  const ports = world.ports({ inspector: fresh });
+  const input = podInput({ image: img('layered:1'), command: ['curl', 'x'] }, {}, 'Deployment');
+  const first = await runChecks(input.workload, { checks: [executablePresent], ports, signal: AbortSignal.abort() });
+  t.equal(first.timedOut, 1);
+  t.match(first.findings[0]?.message, /could not verify image ".*layered:1" in time \(executable-present\)/);
+  // The lookup goes on after the deadline (the review answered); wait for it the way a later review would.
+  t.equal((await fresh.files(input.image!, 'amd64')).status, 'found');
+  t.equal(fresh.stats.layersIndexed, 2);
+  const next = await runChecks(input.workload, { checks: [executablePresent], ports, signal: AbortSignal.timeout(5000) });
+  t.equal(next.timedOut, 0);
+  t.match(next.findings[0], { certainty: 'certain', message: /exec: "curl": executable file not found in \$PATH/ });
+  t.equal(fresh.stats.layersIndexed, 2, 'nothing downloaded again');
+});

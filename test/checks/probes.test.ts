@@ -36,6 +36,11 @@ t.test('a named port the container does not declare', async (t) => {
   expectOne(t, ready, 'likely', 'tcpSocket port "grpc"');
 });
 
+t.test('garbage in the object under review is read, never thrown on', async (t) => {
+  const f = await run({ image: img('alpine:3'), livenessProbe: { exec: { command: [{ toString: null }] } } }, world.ports({ inspector: blindInspector() }));
+  t.same(f, []);
+});
+
 t.test('passing probes', async (t) => {
   t.same(await run({ image: img('alpine:3'), livenessProbe: exec(['wget', '-q', '-O-', 'http://localhost/']) }), [], 'wget is a busybox applet');
   t.same(await run({ image: img('alpine:3'), livenessProbe: exec(['sh', '-c', 'test -f /tmp/healthy']) }), []);

@@ -267,16 +267,14 @@ t.test('handleReview (engine, offline) never throws, echoes the uid, and no chec
   t.teardown(() => engine.close());
   const checkErrors: string[] = [];
   const deps = { ...engine.reviewDeps, onCheckError: (id: string, container: string, err: unknown) => void checkErrors.push(`${id} on container ${JSON.stringify(container).slice(0, 60)}: ${(err as Error)?.stack?.split('\n').slice(0, 3).join(' | ') ?? String(err)}`) };
+  let checked = 0;
   let denied = 0;
   let warned = 0;
   const details = await fc.check(
     fc.asyncProperty(validReview, async (review) => {
       checkErrors.length = 0;
-      const t0 = performance.now();
-      if (process.env['FUZZ_TRACE']) (await import('node:fs')).writeFileSync(process.env['FUZZ_TRACE'], JSON.stringify(review));
       const outcome = await handleReview(review, AbortSignal.timeout(10_000), deps);
-      const took = performance.now() - t0;
-      if (took > 300) process.stderr.write(`SLOW ${took.toFixed(0)} ms: ${JSON.stringify(review).slice(0, 1500)}\n`);
+      if (outcome.skipped === undefined) checked++;
       const problem = checkResponse(review.request.uid, outcome.response);
       if (problem) throw new Error(problem);
       if (checkErrors.length) throw new Error(`a check threw: ${checkErrors[0]}`);
@@ -285,7 +283,7 @@ t.test('handleReview (engine, offline) never throws, echoes the uid, and no chec
     }),
     runOpts,
   );
-  t.comment(`${details.numRuns} runs (seed ${SEED}): ${denied} denied, ${warned} allowed with warnings${details.interrupted ? `, interrupted after ${TIME_LIMIT_MS} ms` : ''}`);
+  t.comment(`${details.numRuns} runs (seed ${SEED}): ${checked} went through the checks, ${denied} denied, ${warned} allowed with warnings${details.interrupted ? `, interrupted after ${TIME_LIMIT_MS} ms` : ''}`);
   t.notOk(details.failed, details.failed ? `${String((details.errorInstance as Error)?.message ?? details.errorInstance).slice(0, 600)} <- ${String(fc.defaultReportMessage(details))}` : 'no counterexample');
   t.ok(denied > 100, 'the generators reach denials, not only early allows');
 });
@@ -346,17 +344,6 @@ const bodyArb: fc.Arbitrary<Payload> = fc
     fc.oneof({ weight: 8, arbitrary: fc.constant('10s') }, { weight: 1, arbitrary: fc.constantFrom('1s', '0s', '500ms', '1h', '1m30s', '-1s', '1e999s', '99999999999999999999h', '', 'x', '10') }, { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) }),
   )
   .map(([b, contentType, timeout]) => ({ ...b, contentType, query: `?timeout=${encodeURIComponent(timeout)}` }));
-
-if (process.env['FUZZ_GENTIME']) {
-  const t0 = performance.now();
-  const sample = fc.sample(bodyArb, { numRuns: 1000, seed: 1 });
-  const t1 = performance.now();
-  const bytes = sample.reduce((n, p) => n + p.body.length, 0);
-  process.stderr.write(`GEN 1000 bodies ${(t1 - t0).toFixed(0)} ms, ${(bytes / 1e6).toFixed(1)} MB\n`);
-  const t2 = performance.now();
-  fc.sample(validReview, { numRuns: 1000, seed: 1 });
-  process.stderr.write(`GEN 1000 reviews ${(performance.now() - t2).toFixed(0)} ms\n`);
-}
 
 t.test('the route answers 400-family or a valid AdmissionReview with the uid, never 500, and pollutes nothing', async (t) => {
   const app = await createApp(config, { logger, offline: true, namespaceLabels: null });

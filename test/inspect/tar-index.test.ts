@@ -61,6 +61,13 @@ t.test('chunk boundaries anywhere give the same index', async (t) => {
   }
 });
 
+t.test('a layer listing more files than the memory bound is refused', async (t) => {
+  const many = buildTar(Array.from({ length: 200 }, (_, i) => binary(`usr/share/f${i}`)));
+  const ix = new TarIndexer({ maxIndexBytes: 10_000 });
+  t.throws(() => ix.write(many), { code: 'TAR_FORMAT', message: /too many files/ });
+  t.equal(new TarIndexer({ maxIndexBytes: 1_000_000 }).write(many), undefined);
+});
+
 t.test('an archive without the end marker is accepted; a truncated or foreign one is refused', async (t) => {
   t.ok(indexTarBuffer(buildTar([binary('a')], { noEndMarker: true })).entries.has('a'));
   const tar = buildTar([{ path: 'big', content: Buffer.alloc(3000) }]);

@@ -1,0 +1,40 @@
+import { startBenchRegistry, pusher } from '../lib/registry.js';
+import { createApp } from '../../dist/app.js';
+import { loadConfig } from '../../dist/config/load.js';
+import { reviewFor } from '../../dist/admission/review.js';
+import { pino } from 'pino';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+const reg = await startBenchRegistry();
+const p = pusher(reg);
+const images = ['library/nginx:1.14.2', 'library/busybox:1.36', 'team/app:1.0'];
+for (const im of images) { const [r, t] = im.split(':'); await p.pushImage(r, t); }
+const config = loadConfig({ document: { registry: { hosts: { [reg.host]: { allowPrivateNetwork: true, caFile: reg.caFile } } }, kubernetes: { enabled: 'off' }, log: { level: process.env.LOGLEVEL ?? 'info' } } });
+const logger = pino({ level: config.log.level }, pino.destination({ dest: '/dev/null', sync: true }));
+const app = await createApp(config, { logger, namespaceLabels: null });
+const dep = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: images.map((im, i) => ({ name: `c${i}`, image: `${reg.host}/${im}`, command: ['/app'] })) } } } };
+const body = reviewFor(dep);
+const first = await app.server.inject({ method: 'POST', url: '/validate?timeout=10s', payload: body });
+console.log(first.body.slice(0, 300));
+for (let i = 0; i < 2000; i++) await app.server.inject({ method: 'POST', url: '/validate?timeout=10s', payload: body });
+const session = new Session(); session.connect();
+await session.post('Profiler.enable'); await session.post('Profiler.start');
+let t = performance.now();
+const N = 5000;
+for (let i = 0; i < N; i++) await app.server.inject({ method: 'POST', url: '/validate?timeout=10s', payload: body });
+const perInject = (performance.now() - t) / N;
+const { profile } = await session.post('Profiler.stop');
+// engine only
+t = performance.now();
+for (let i = 0; i < N; i++) await app.engine.review(body, AbortSignal.timeout(10000));
+const perEngine = (performance.now() - t) / N;
+console.log('per inject us', (perInject * 1000).toFixed(0), 'per engine.review us', (perEngine * 1000).toFixed(0));
+const self = new Map();
+const total = profile.samples.length;
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const counts = new Map();
+for (const s of profile.samples) counts.set(s, (counts.get(s) ?? 0) + 1);
+for (const [id, c] of counts) { const n = byId.get(id); const k = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`; self.set(k, (self.get(k) ?? 0) + c); }
+console.log([...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, c]) => `${(100 * c / total).toFixed(1).padStart(5)}% ${k}`).join('\n'));
+writeFileSync('/tmp/warm.cpuprofile', JSON.stringify(profile));
+await app.server.close(); await reg.stop();
