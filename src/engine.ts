@@ -213,7 +213,8 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     registry,
     reviewDeps,
     review: (review, signal) => handleReview(review, signal, reviewDeps),
-    close: () => registry.close(),
+    // Shutdown: reviews in flight were answered before this runs; background lookups are dropped.
+    close: () => registry.destroy(),
   };
 }
 

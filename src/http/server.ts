@@ -69,6 +69,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     void reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}; the webhook path is POST /validate`, statusCode: 404 });
   });
 
+  // While draining, every answer closes its connection: a keep-alive socket that was busy when
+  // close() began would otherwise hold the process until keepAliveTimeout (65 s).
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (deps.ready && !deps.ready()) reply.header('connection', 'close');
+    return payload;
+  });
+
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const ready = deps.ready ? deps.ready() : true;

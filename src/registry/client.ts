@@ -329,6 +329,14 @@ export class RegistryClient {
     await Promise.all(all.map((t) => t.close()));
   }
 
+  /** Like close(), but aborts requests still in flight (shutdown: nobody waits for their answers). */
+  async destroy(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#hosts.values()].flat();
+    this.#hosts.clear();
+    await Promise.all(all.map((t) => t.destroy()));
+  }
+
   // ---- internals ----
 
   /**

@@ -48,11 +48,14 @@ t.test('SIGTERM: the in-flight review is answered, then the process exits 0', as
   });
   await new Promise((r) => setTimeout(r, 300)); // the review is now waiting on the registry
   child.kill('SIGTERM');
+  const signalled = Date.now();
   const res = await inFlight;
   t.equal(res.statusCode, 200);
   const body = (await res.body.json()) as { response: { allowed: boolean; warnings: string[] } };
   t.equal(body.response.allowed, true);
   t.match(body.response.warnings[0], 'could not verify image');
   t.equal(await exited, 0);
+  // A keep-alive connection must not hold the process until keepAliveTimeout (65 s).
+  t.ok(Date.now() - signalled < 15_000, `exited ${Date.now() - signalled} ms after SIGTERM`);
   t.match(out, /shutting down: readiness off, draining in-flight reviews/);
 });
