@@ -119,6 +119,7 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
   const nodes = nodeKeyring(config, opts.logger);
   let pullSecrets: PullSecrets | undefined = opts.pullSecrets;
   let nodeImages: NodeImages | undefined;
+  let nodeArchitecturesFromCluster: CheckPorts['nodeArchitectures'];
   let objects: NamespacedObjects | undefined = opts.objects;
   const facts = new RegistryImageFacts({
     registry: opts.offline ? new OfflineRegistry() : registry,
@@ -152,8 +153,14 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
         );
       }
       if (config.kubernetes.readNodeImages) {
-        const { nodeImagesReader } = await import('./kube/nodes.js');
-        nodeImages = new ClusterNodeImages(nodeImagesReader(cluster.core, ttl));
+        const { nodeImagesReader, clusterArchitectures } = await import('./kube/nodes.js');
+        const readNodes = nodeImagesReader(cluster.core, ttl);
+        nodeImages = new ClusterNodeImages(readNodes);
+        // The nodes' architectures for the platform checks: the Node objects, else the config.
+        nodeArchitecturesFromCluster = async (signal: AbortSignal) => {
+          const archs = await clusterArchitectures(readNodes, signal);
+          return archs ? { architectures: archs, source: 'cluster' as const } : { architectures: [...config.inspect.nodeArchitectures], source: 'config' as const };
+        };
       }
       // Issue 5 (config-refs): the ConfigMaps and Secrets pods reference, keys only. A 403 (no
       // RBAC) reads as "cannot tell" and the check stays silent.
@@ -192,7 +199,7 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
   const ports: CheckPorts = {
     images: facts,
     ...(inspector ? { inspector } : {}),
-    nodeArchitectures: opts.nodeArchitectures ?? (async () => ({ architectures: configuredArchitectures, source: 'config' as const })),
+    nodeArchitectures: opts.nodeArchitectures ?? nodeArchitecturesFromCluster ?? (async () => ({ architectures: configuredArchitectures, source: 'config' as const })),
     ...(objects ? { objects } : {}),
     ...(pullSecrets ? { pullSecrets } : {}),
     ...(nodeImages ? { nodeImages } : {}),

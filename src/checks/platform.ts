@@ -42,7 +42,9 @@ export const platform: Check<CheckPorts> = {
     }
     if (bad.length === 0) return [];
     const all = bad.length === nodes.architectures.length;
-    const certainty: Finding['certainty'] = all ? 'certain' : 'likely';
+    // Certain only when the nodes' architectures are known (the pod's selector or the Node
+    // objects); inspect.nodeArchitectures may be a default nobody set for this cluster.
+    const certainty: Finding['certainty'] = all && nodes.source !== 'config' ? 'certain' : 'likely';
     const img = q(input.image.original);
     const where =
       nodes.source === 'pod'

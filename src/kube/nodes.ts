@@ -8,8 +8,8 @@ import { apiFailure, untilAborted } from './secrets.js';
 export type NodeImagesRead =
   | {
       status: 'found';
-      /** Every node's image names (repo:tag and repo@digest, as the runtime reports them). */
-      nodes: Array<{ name: string; images: Set<string> }>;
+      /** Every node's image names (repo:tag and repo@digest, as the runtime reports them), and its architecture. */
+      nodes: Array<{ name: string; images: Set<string>; architecture?: string }>;
     }
   | { status: 'unknown'; reason: string };
 
@@ -22,10 +22,15 @@ export function nodeImagesReader(core: Pick<CoreV1Api, 'listNode'>, opts: { ttlM
   const read = async (): Promise<NodeImagesRead> => {
     try {
       const list = await core.listNode({});
-      const nodes = (list.items ?? []).map((n) => ({
-        name: n.metadata?.name ?? '',
-        images: new Set((n.status?.images ?? []).flatMap((i) => i.names ?? [])),
-      }));
+      const nodes = (list.items ?? []).map((n) => {
+        // The kubelet sets the kubernetes.io/arch label from its own GOARCH; nodeInfo says the same.
+        const architecture = n.metadata?.labels?.['kubernetes.io/arch'] ?? n.status?.nodeInfo?.architecture;
+        return {
+          name: n.metadata?.name ?? '',
+          images: new Set((n.status?.images ?? []).flatMap((i) => i.names ?? [])),
+          ...(architecture ? { architecture } : {}),
+        };
+      });
       return { status: 'found', nodes };
     } catch (err) {
       return { status: 'unknown', reason: apiFailure(err) };
@@ -44,4 +49,12 @@ export function nodeImagesReader(core: Pick<CoreV1Api, 'listNode'>, opts: { ttlM
       });
     return untilAborted(inflight, signal, () => ({ status: 'unknown', reason: 'not read within the review deadline' }));
   };
+}
+
+/** The distinct architectures of the cluster's nodes, or undefined when they cannot be read. */
+export async function clusterArchitectures(read: NodeImagesReader, signal: AbortSignal): Promise<string[] | undefined> {
+  const r = await read(signal);
+  if (r.status !== 'found') return undefined;
+  const archs = [...new Set(r.nodes.flatMap((n) => (n.architecture ? [n.architecture] : [])))].sort();
+  return archs.length ? archs : undefined;
 }

@@ -63,3 +63,9 @@ t.test('cannot tell: registry down, or the pod runs on Windows nodes', async (t)
   t.same(await run({ image: img('amd64only:1') }, { nodeSelector: { 'kubernetes.io/arch': 'arm64' } }, world.ports({ inspector: blindInspector() })), []);
   t.same(await run({ image: img('amd64only:1') }, { nodeSelector: { 'kubernetes.io/os': 'windows' } }), []);
 });
+
+t.test('nodes known only from inspect.nodeArchitectures (maybe an unset default): a warning, not a deny', async (t) => {
+  const fromConfig = async () => ({ architectures: ['amd64'], source: 'config' as const });
+  const f = await run({ image: img('arm64only:1') }, {}, world.ports({ nodeArchitectures: fromConfig }));
+  expectOne(t, f, 'likely', 'is built for linux/arm64/v8 only', '(inspect.nodeArchitectures)');
+});
