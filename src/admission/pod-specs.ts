@@ -7,6 +7,17 @@ type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** An argv element as text, whatever was sent: String() throws on objects like {toString: null}. */
+function text(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  try {
+    return JSON.stringify(v) ?? '';
+  } catch {
+    return '';
+  }
+}
+
 /** Where the pod spec lives, per kind (apiVersion group is not needed: these names are unique). */
 const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
   Pod: ['spec'],
@@ -76,8 +87,8 @@ function listContainers(spec: Obj, specPath: string): ContainerTarget[] {
       const container: ContainerSpec = {
         name: typeof raw.name === 'string' ? raw.name : `${key}[${index}]`,
         image: typeof raw.image === 'string' ? raw.image : undefined,
-        command: Array.isArray(raw.command) ? raw.command.map(String) : undefined,
-        args: Array.isArray(raw.args) ? raw.args.map(String) : undefined,
+        command: Array.isArray(raw.command) ? raw.command.map(text) : undefined,
+        args: Array.isArray(raw.args) ? raw.args.map(text) : undefined,
         imagePullPolicy: typeof raw.imagePullPolicy === 'string' ? raw.imagePullPolicy : undefined,
         restartPolicy: typeof raw.restartPolicy === 'string' ? raw.restartPolicy : undefined,
         securityContext: isObj(raw.securityContext) ? raw.securityContext : undefined,

@@ -72,3 +72,8 @@ t.test('kind names that are Object.prototype keys carry no pod spec', async (t) 
     t.equal(extractWorkload(kind, { spec: { template: { spec: { containers: [{ name: 'a', image: 'x' }] } } } }), undefined, kind);
   }
 });
+
+t.test('argv elements of any JSON type become text without throwing', async (t) => {
+  const w = extractWorkload('Pod', { spec: { containers: [{ name: 'a', image: 'x', command: [1, true, null, { toString: null }, ['x']], args: ['ok'] }] } })!;
+  t.same(w.containers[0]!.container.command, ['1', 'true', 'null', '{"toString":null}', '["x"]']);
+});
