@@ -50,7 +50,8 @@ function describeFailure(e: RegistryError): string {
     case 'timeout':
       return 'did not answer in time';
     case 'tls':
-      return `presented a certificate that is not trusted (${e.message.split(':').pop()?.trim() || 'TLS error'})`;
+      // The TLS error code (SELF_SIGNED_CERT_IN_CHAIN, CERT_HAS_EXPIRED...), never message text.
+      return `presented a certificate that is not trusted (${e.errno ?? 'TLS error'}); add its CA with registry.hosts.<domain>.caFile`;
     case 'blocked':
       return 'resolves to a loopback, link-local or metadata address, which backoff-guard does not call unless the registry is configured';
     case 'server':
