@@ -25,6 +25,9 @@ export interface ServerDeps {
   };
 }
 
+/** Time a client has to send a whole request body (the API server sends it in one go). */
+const BODY_DEADLINE_MS = 10_000;
+
 /** Extra time past the deadline before the route answers on its own, whatever the review is doing. */
 const HARD_STOP_SLACK_MS = 250;
 
@@ -38,12 +41,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // One log line per review is written by the route itself, with its uid and verdict.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.server.bodyLimitBytes,
-    // A client that trickles its body must not hold a socket forever.
-    requestTimeout: 30_000,
+    // A client that trickles its body must not hold a socket: the API server sends a review in
+    // one go, so 10 s for a whole request is generous.
+    requestTimeout: 10_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 65_000,
     return503OnClosing: true,
-    ...(deps.tls ? { https: { key: deps.tls.key, cert: deps.tls.cert, minVersion: 'TLSv1.2' } } : {}),
+    // connectionsCheckingInterval: how often Node enforces requestTimeout (default 30 s, which
+    // would let a trickling client live up to twice the timeout). Passed to https.createServer.
+    ...(deps.tls ? { https: { key: deps.tls.key, cert: deps.tls.cert, minVersion: 'TLSv1.2', connectionsCheckingInterval: 1000 } } : {}),
   };
   const app = Fastify(opts as FastifyServerOptions);
 
@@ -68,6 +74,21 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}; the webhook path is POST /validate`, statusCode: 404 });
   });
+
+  // Node's requestTimeout does not reliably cut a client that trickles an already-started body,
+  // so the body gets its own deadline: whoever has not sent it all in time loses the socket.
+  const bodyTimers = new WeakMap<object, NodeJS.Timeout>();
+  app.addHook('onRequest', async (request) => {
+    const timer = setTimeout(() => request.raw.socket?.destroy(), BODY_DEADLINE_MS);
+    timer.unref();
+    bodyTimers.set(request, timer);
+  });
+  const stopBodyTimer = async (request: object) => {
+    clearTimeout(bodyTimers.get(request));
+    bodyTimers.delete(request);
+  };
+  app.addHook('preValidation', stopBodyTimer);
+  app.addHook('onResponse', stopBodyTimer);
 
   // While draining, every answer closes its connection: a keep-alive socket that was busy when
   // close() began would otherwise hold the process until keepAliveTimeout (65 s).

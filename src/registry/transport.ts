@@ -11,7 +11,7 @@
 // Auth (ping, challenge, tokens) is not done here: see client.ts.
 import { readFileSync } from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import { RegistryError, errnoOf, kindForLowLevel, kindForStatus, parseErrorBody, retryAfterMs, scrub } from './errors.js';
 import { checkLiteralHost, guardedLookup, unbracket, type LookupFunction } from './guard.js';
@@ -325,6 +325,15 @@ export class HostTransport {
       settings.allowPrivateNetwork ? (settings.privateHostnames ?? [unbracket(settings.base.hostname)]).map((h) => unbracket(h).toLowerCase()) : [],
     );
     const ca = settings.ca && settings.ca.length > 0 ? [...rootCertificates, ...extraCaCerts(), ...settings.ca] : undefined;
+    // One secure context per host, built once: passing `ca` to every connect parses the whole
+    // trust store (~150 certificates, ~80 ms of blocked event loop) for each new connection.
+    const secureContext =
+      ca || (settings.cert !== undefined && settings.key !== undefined)
+        ? createSecureContext({
+            ...(ca ? { ca } : {}),
+            ...(settings.cert !== undefined && settings.key !== undefined ? { cert: settings.cert, key: settings.key } : {}),
+          })
+        : undefined;
     // Every connection resolves through the guard, which pins the socket to the addresses it
     // checked; names this host may reach privately (allowPrivateNetwork) skip the check.
     const lookup = guardedLookup(opts.lookup, (hostname) => this.#exempt.has(hostname.toLowerCase()));
@@ -337,8 +346,7 @@ export class HostTransport {
       connect: {
         timeout: settings.timeoutMs,
         rejectUnauthorized: true,
-        ...(ca ? { ca } : {}),
-        ...(settings.cert !== undefined && settings.key !== undefined ? { cert: settings.cert, key: settings.key } : {}),
+        ...(secureContext ? { secureContext } : {}),
         ...(lookup ? { lookup: lookup as never } : {}),
       },
     });
