@@ -12,10 +12,13 @@
 //      round trip (token + HEAD from a plain undici client).
 //   3. Thundering herd: 100 concurrent reviews of one new image; manifest requests at the registry.
 //   4. Image index: a 100 MB multi-layer image through issue 5's inspector (n/a until built).
-//   5. Memory under churn: 100k reviews over 10k distinct images, in-process (inject()).
+//   5. Memory under churn: 100k reviews over 10k distinct images, through the in-process engine
+//      (lib/churn.js: 100k reviews over HTTPS would not fit the time budget).
 //
 // Everything is bounded: fixed request counts, per-step timeouts, only 127.0.0.1.
-// BENCH_QUICK=1 runs every step with smaller counts (a smoke test of the bench itself).
+// BENCH_QUICK=1 runs every step with smaller counts (a smoke test of the bench itself);
+// BENCH_ONLY=warm,cold,churn,index runs some steps; BENCH_ROUNDS=n sets the warm-path rounds;
+// BENCH_CPU_PROF=<dir> writes the servers' CPU profiles.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +38,7 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const UID = '00000000-0000-4000-8000-000000000000';
 const N = {
   cold: QUICK ? 20 : 200,
-  // With caFile each cold lookup rebuilds the TLS trust store (see the README of the figures): fewer.
+  // Fewer with caFile: that row is there to show what the per-host CA costs on a cold lookup.
   coldCaFile: QUICK ? 10 : 50,
   coldTagRepos: QUICK ? 2 : 10,
   coldTagsPerRepo: QUICK ? 10 : 20,
@@ -75,18 +78,23 @@ process.once('exit', () => {
 
 /** A child with an IPC channel, pinned to `cpu` when taskset works. */
 function child(script, args, { cpu, env } = {}) {
-  const node = [process.execPath, join(LIB, script), ...args];
+  // BENCH_CPU_PROF=<dir>: the servers write V8 CPU profiles there (open them in Chrome DevTools).
+  const prof = process.env.BENCH_CPU_PROF && script === 'server.js' ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const node = [process.execPath, ...prof, join(LIB, script), ...args];
   const [cmd, ...argv] = haveTaskset && cpu !== undefined ? ['taskset', '-c', String(cpu), ...node] : node;
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: env ?? process.env });
   const messages = [];
   const waiters = [];
-  proc.on('message', (m) => (waiters.length ? waiters.shift()(m) : messages.push(m)));
+  proc.on('message', (m) => (waiters.length ? waiters.shift().resolve(m) : messages.push(m)));
+  proc.once('exit', (code) => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`${script} exited (${code}) while waiting for ${w.what}`));
+  });
   const next = (timeoutMs, what) =>
     withTimeout(
       new Promise((resolve, reject) => {
         if (messages.length) return resolve(messages.shift());
-        waiters.push(resolve);
-        proc.once('exit', (code) => reject(new Error(`${script} exited (${code}) while waiting for ${what}`)));
+        if (proc.exitCode !== null || proc.signalCode !== null) return reject(new Error(`${script} has exited`));
+        waiters.push({ resolve, reject, what });
       }),
       timeoutMs,
       what,
@@ -158,7 +166,7 @@ async function checkStored(reg, repo, tag) {
   await head.body.dump();
   const got = await request(`${reg.url}/v2/${repo}/manifests/${head.headers['docker-content-digest']}`, { dispatcher: reg.agent, headers });
   const manifest = await got.body.json();
-  const blob = await request(`${reg.url}/v2/${repo}/blobs/${manifest.config.digest}`, { dispatcher: reg.agent, headers, maxRedirections: 0 });
+  const blob = await request(`${reg.url}/v2/${repo}/blobs/${manifest.config.digest}`, { dispatcher: reg.agent, headers });
   await blob.body.dump();
   if (head.statusCode !== 200 || got.statusCode !== 200 || blob.statusCode !== 200) throw new Error(`stored image ${repo}:${tag} is not served: HEAD ${head.statusCode}, GET ${got.statusCode}, config ${blob.statusCode}`);
 }

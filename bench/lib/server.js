@@ -65,11 +65,6 @@ process.on('message', async (msg) => {
     process.disconnect();
     process.exit(0);
   }
-  if (msg?.mark) {
-    // The profiler's clock (CPU profiles' startTime/timeDeltas are in this timebase, microseconds).
-    const { hrtime } = await import('node:process');
-    process.send({ t: Number(hrtime.bigint() / 1000n) });
-  }
   if (msg?.rss) {
     const m = process.memoryUsage();
     process.send({ rss: m.rss, heapUsed: m.heapUsed });

@@ -107,10 +107,10 @@ writeFileSync(
   JSON.stringify({
     server: { host: '127.0.0.1', port: 0, tls: { certFile: certs.certFile, keyFile: certs.keyFile, generateDevCertificates: false } },
     admission: { budgetMs: 3000 },
-    // The registry's CA as the README configures a private registry: caFile per host. (Until the
-    // trust store is built once per host, registry-tls-context.test.ts, each cold lookup here
-    // blocks the event loop for tens of ms, and answers arrive after the API server's timeout;
-    // with the CA in NODE_EXTRA_CA_CERTS instead this test passes: p50 3 ms, max 1.75 s.)
+    // The registry's CA as the README configures a private registry: caFile per host. (When the
+    // trust store was rebuilt for every connection, registry-tls-context.test.ts, each cold
+    // lookup here blocked the event loop for tens of ms: p50 225 ms, max 3.4 s, answers after
+    // the API server's timeout. With the CA in NODE_EXTRA_CA_CERTS: p50 3 ms, max 1.75 s.)
     registry: { timeoutMs: 1000, hosts: { [domain]: { allowPrivateNetwork: true, caFile: registry.caFile } } },
     // Short TTLs, so the flips are seen: answers are reused for 1 s, failures for 200 ms.
     cache: { positiveTtlMs: 1000, negativeTtlMs: 1000, errorTtlMs: 200 },

@@ -21,7 +21,9 @@ t.teardown(() => registry.stop());
 const pushed = await pushImage(registry, { repo: 'team/ctx', tag: 't0' });
 for (let i = 1; i < TAGS; i++) await tagManifest(registry, { repo: 'team/ctx', digest: pushed.digest, tag: `t${i}` });
 
-// Count the secure contexts built with an explicit CA list (the expensive ones), and their cost.
+// Count the secure contexts that tls.connect builds from an explicit CA list (the expensive ones),
+// and their cost. (A context built once by the transport itself is not counted: it is not built
+// through this module property.)
 const original = tls.createSecureContext;
 const built = { withCa: 0, ms: 0 };
 const counting = function (this: unknown, options?: tls.SecureContextOptions) {
@@ -53,5 +55,5 @@ t.test(`${TAGS} cold lookups on one registry with caFile build its trust store o
     const found = await engine.facts.lookup(parseReference(`${registry.host}/team/ctx:t${i}`), AbortSignal.timeout(10_000));
     t.equal(found.status, 'found', `t${i} found`);
   }
-  t.ok(built.withCa <= 2, `secure contexts built with the CA list: ${built.withCa} for ${TAGS} lookups (${built.ms.toFixed(0)} ms of blocked event loop, ${(built.ms / Math.max(1, built.withCa)).toFixed(0)} ms each); expected one per host`);
+  t.ok(built.withCa <= 1, `secure contexts built with the CA list while connecting: ${built.withCa} for ${TAGS} lookups (${built.ms.toFixed(0)} ms of blocked event loop, ${(built.ms / Math.max(1, built.withCa)).toFixed(0)} ms each); expected at most one for the host`);
 });
