@@ -74,11 +74,16 @@ export async function runChecks<P>(workload: WorkloadUnderReview, opts: RunOptio
     }
   }
 
+  let onAbort: () => void = () => undefined;
   const deadline = new Promise<void>((resolve) => {
+    onAbort = () => resolve();
     if (opts.signal.aborted) resolve();
-    else opts.signal.addEventListener('abort', () => resolve(), { once: true });
+    else opts.signal.addEventListener('abort', onAbort, { once: true });
   });
   await Promise.race([Promise.all(runs), deadline]);
+  // The signal outlives the review (the route's deadline timer): drop the listener, and with it
+  // this run's state, now rather than when the deadline fires.
+  opts.signal.removeEventListener('abort', onAbort);
 
   const findings = settled.filter(Boolean).flat();
   const timedOut = pending.size;

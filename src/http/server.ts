@@ -116,7 +116,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       const review = request.body;
       const req = review.request;
       const budget = deadlineMs(request.query.timeout, deps.config.admission.budgetMs, deps.config.admission.safetyMarginMs);
-      const signal = AbortSignal.timeout(budget);
+      // A timer cleared once the answer is built: AbortSignal.timeout cannot be cancelled and
+      // would keep every review's signal, listeners and state alive for the whole budget.
+      const deadline = new AbortController();
+      const deadlineTimer = setTimeout(() => deadline.abort(new DOMException(`deadline of ${budget} ms exceeded`, 'TimeoutError')), budget);
+      const signal = deadline.signal;
       let outcome: ReviewOutcome | undefined;
       let failure: unknown;
       let hardStop: NodeJS.Timeout | undefined;
@@ -132,6 +136,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         failure = err;
       } finally {
         clearTimeout(hardStop);
+        clearTimeout(deadlineTimer);
       }
       let response;
       if (outcome) {

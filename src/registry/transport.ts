@@ -327,13 +327,12 @@ export class HostTransport {
     const ca = settings.ca && settings.ca.length > 0 ? [...rootCertificates, ...extraCaCerts(), ...settings.ca] : undefined;
     // One secure context per host, built once: passing `ca` to every connect parses the whole
     // trust store (~150 certificates, ~80 ms of blocked event loop) for each new connection.
-    const secureContext =
-      ca || (settings.cert !== undefined && settings.key !== undefined)
-        ? createSecureContext({
-            ...(ca ? { ca } : {}),
-            ...(settings.cert !== undefined && settings.key !== undefined ? { cert: settings.cert, key: settings.key } : {}),
-          })
-        : undefined;
+    // Always one context per host, even with the default trust store: tls.connect would
+    // otherwise build (and leave to the GC) a native OpenSSL context for every connection.
+    const secureContext = createSecureContext({
+      ...(ca ? { ca } : {}),
+      ...(settings.cert !== undefined && settings.key !== undefined ? { cert: settings.cert, key: settings.key } : {}),
+    });
     // Every connection resolves through the guard, which pins the socket to the addresses it
     // checked; names this host may reach privately (allowPrivateNetwork) skip the check.
     const lookup = guardedLookup(opts.lookup, (hostname) => this.#exempt.has(hostname.toLowerCase()));
