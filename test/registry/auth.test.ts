@@ -1,6 +1,7 @@
 // Authentication against real Distribution 2.8 registries: htpasswd (Basic) and token
 // (Bearer, issued by test/helpers/token-server.ts and verified by the registry for real).
 import t from 'tap';
+import { rejection } from '../helpers/registry-errors.js';
 import { inspect } from 'node:util';
 import { RegistryClient, RegistryError, type Credential } from '../../src/registry/index.js';
 import { seedStandardFixtures, type StandardFixtures } from '../helpers/registry-fixtures.js';
@@ -12,16 +13,6 @@ const PASSWORD = 'pa55-w0rd-secret';
 const USERS = { alice: PASSWORD, bob: 'bob-secret-1' };
 const REFRESH = 'refresh-token-of-alice-0123456789';
 const alice: Credential = { username: 'alice', password: PASSWORD };
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError, got success');
-}
 
 /** No credential material, and no Authorization header, in anything an error exposes. */
 function leaks(err: RegistryError, secrets: string[]): string[] {

@@ -2,6 +2,7 @@
 // nginx in front for the redirect to blob storage on another origin, a body without
 // Content-Length, and a registry that never answers the blob request.
 import t from 'tap';
+import { rejection } from '../helpers/registry-errors.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -14,16 +15,6 @@ import { pushImage, tarArchive } from '../helpers/registry-fixtures.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 t.setTimeout(120_000);
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError, got success');
-}
 
 async function readAll(stream: Readable, pauseMs = 0): Promise<Buffer> {
   const chunks: Buffer[] = [];

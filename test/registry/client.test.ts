@@ -1,6 +1,7 @@
 // The client against a real CNCF Distribution 2.8 registry (docker-registry), TLS from the test
 // CA, with no auth. Assertions are what the real server answers, not what we expect it to.
 import t from 'tap';
+import { rejection } from '../helpers/registry-errors.js';
 import { RegistryClient, RegistryError } from '../../src/registry/index.js';
 import { deleteManifest, pushImage, seedStandardFixtures, type StandardFixtures } from '../helpers/registry-fixtures.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -24,16 +25,6 @@ t.teardown(async () => {
   await client?.close();
   await reg?.stop();
 });
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError, got success');
-}
 
 t.test('existing tag -> descriptor with the pushed digest', async (t) => {
   const d = await client.headManifest({ domain: reg.host, path: 'library/nginx', reference: '1.14.2' });

@@ -1,6 +1,7 @@
 // Failure classification with real sockets: a server that never answers, servers answering
 // 5xx/429, a closed port, an untrusted certificate, plain http. Every test is bounded.
 import t from 'tap';
+import { rejection } from '../helpers/registry-errors.js';
 import { RegistryClient, RegistryError, type ManifestRef, type RegistryHostConfig } from '../../src/registry/index.js';
 import { startHangingServer, startStatusServer, type TestServer } from '../helpers/hanging-server.js';
 import { freePort } from '../helpers/ports.js';
@@ -8,16 +9,6 @@ import { seedStandardFixtures } from '../helpers/registry-fixtures.js';
 import { startRegistry } from '../helpers/registry.js';
 
 t.setTimeout(90_000);
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError, got success');
-}
 
 function clientFor(host: string, cfg: RegistryHostConfig): RegistryClient {
   return new RegistryClient({ hosts: { [host]: cfg }, timeoutMs: 3000 });

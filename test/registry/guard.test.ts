@@ -2,6 +2,7 @@
 // to connect — checked by counting connections on servers we started. Addresses outside
 // 127.0.0.0/8 are only ever classified here, never connected to.
 import t from 'tap';
+import { rejection, fakeLookup } from '../helpers/registry-errors.js';
 import type { LookupAddress } from 'node:dns';
 import { RegistryClient, RegistryError } from '../../src/registry/index.js';
 import { blockedReason, checkLiteralHost, guardedLookup, type LookupFunction } from '../../src/registry/guard.js';
@@ -10,34 +11,6 @@ import { seedStandardFixtures } from '../helpers/registry-fixtures.js';
 import { startRegistry } from '../helpers/registry.js';
 
 t.setTimeout(60_000);
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError, got success');
-}
-
-/** A dns.lookup stand-in answering from a table (and counting calls). */
-function fakeLookup(table: Record<string, string[]>): LookupFunction & { calls: string[] } {
-  const calls: string[] = [];
-  const fn = (hostname: string, options: unknown, cb: (err: NodeJS.ErrnoException | null, a: LookupAddress[] | string, f?: number) => void) => {
-    calls.push(hostname);
-    const list = table[hostname];
-    if (!list) {
-      const e: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
-      e.code = 'ENOTFOUND';
-      return cb(e, []);
-    }
-    const addrs = list.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-    if ((options as { all?: boolean }).all) return cb(null, addrs);
-    return cb(null, addrs[0]!.address, addrs[0]!.family);
-  };
-  return Object.assign(fn as unknown as LookupFunction, { calls });
-}
 
 t.test('blockedReason table', async (t) => {
   const table: Array<[string, string | undefined]> = [

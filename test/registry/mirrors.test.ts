@@ -5,6 +5,7 @@
 //   - mirror requests carry ?ns=<domain>, as containerd's do;
 //   - a client certificate for a registry that requires mutual TLS.
 import t from 'tap';
+import { rejection } from '../helpers/registry-errors.js';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,16 +19,6 @@ import { startRegistry } from '../helpers/registry.js';
 
 t.setTimeout(90_000);
 const run = promisify(execFile);
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError, got success');
-}
 
 t.test('mirrors', async (t) => {
   const mirror = await startRegistry({ auth: 'none' });

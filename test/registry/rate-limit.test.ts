@@ -5,6 +5,7 @@
 //     until then (nginx's access log proves it), then calls resume;
 //   - never more than maxConcurrentPerHost requests in flight to one registry.
 import t from 'tap';
+import { rejection } from '../helpers/registry-errors.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,16 +17,6 @@ import { pushImage } from '../helpers/registry-fixtures.js';
 import { startRegistry } from '../helpers/registry.js';
 
 t.setTimeout(90_000);
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError, got success');
-}
 
 t.test('429 from nginx limit_req: warn data, back off until Retry-After, resume', async (t) => {
   const reg = await startRegistry({ auth: 'none' });

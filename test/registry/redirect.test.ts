@@ -3,6 +3,7 @@
 //   - another origin (https): followed, Authorization dropped;
 //   - https -> http: refused; more than 3 hops: refused.
 import t from 'tap';
+import { rejection } from '../helpers/registry-errors.js';
 import { readFileSync } from 'node:fs';
 import { RegistryClient, RegistryError } from '../../src/registry/index.js';
 import { startStatusServer } from '../helpers/hanging-server.js';
@@ -12,16 +13,6 @@ import { seedStandardFixtures } from '../helpers/registry-fixtures.js';
 import { startRegistry } from '../helpers/registry.js';
 
 t.setTimeout(60_000);
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError, got success');
-}
 
 t.test('redirects', async (t) => {
   const reg = await startRegistry({ auth: 'htpasswd', users: { alice: 'alice-password-1' } });

@@ -8,6 +8,7 @@
 // Addresses outside 127.0.0.0/8 are never connected to: each such case first checks that the
 // literal guard refuses it ("guard the guard"), so a regression cannot send them traffic.
 import t from 'tap';
+import { rejection, fakeLookup } from '../helpers/registry-errors.js';
 import type { LookupAddress } from 'node:dns';
 import { RegistryClient, RegistryError, type ManifestRef } from '../../src/registry/index.js';
 import { checkLiteralHost, type LookupFunction } from '../../src/registry/guard.js';
@@ -18,33 +19,6 @@ import { pushImage } from '../helpers/registry-fixtures.js';
 import { startRegistry } from '../helpers/registry.js';
 
 t.setTimeout(90_000);
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError, got success');
-}
-
-function fakeLookup(table: Record<string, string[]>): LookupFunction & { calls: string[] } {
-  const calls: string[] = [];
-  const fn = (hostname: string, options: unknown, cb: (err: NodeJS.ErrnoException | null, a: LookupAddress[] | string, f?: number) => void) => {
-    calls.push(hostname);
-    const list = table[hostname];
-    if (!list) {
-      const e: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
-      e.code = 'ENOTFOUND';
-      return cb(e, []);
-    }
-    const addrs = list.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
-    if ((options as { all?: boolean }).all) return cb(null, addrs);
-    return cb(null, addrs[0]!.address, addrs[0]!.family);
-  };
-  return Object.assign(fn as unknown as LookupFunction, { calls });
-}
 
 /** The URL hostname a target would be connected to must be refused by the literal guard. */
 function guardRefuses(t: { fail(message: string): unknown }, target: string): boolean {
