@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { handleReview, type NamespaceLabels, type ReviewDeps } from './admission/handle-review.js';
+import { FindingsMemo } from './admission/findings-memo.js';
 import type { AdmissionReviewRequest } from './admission/review.js';
 import { allChecks } from './checks/index.js';
 import type { CheckPorts, ImageLookup, NamespacedObjects, NodeArchitecturesSource, NodeImages, PullSecrets } from './checks/ports.js';
@@ -121,12 +122,21 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
   let nodeImages: NodeImages | undefined;
   let nodeArchitecturesFromCluster: CheckPorts['nodeArchitectures'];
   let objects: NamespacedObjects | undefined = opts.objects;
-  const facts = new RegistryImageFacts({
+  const inspecting = config.inspect.enabled && !opts.offline;
+  const facts: RegistryImageFacts = new RegistryImageFacts({
     registry: opts.offline ? new OfflineRegistry() : registry,
     cache: config.cache,
     credentialsOnNodes: config.registry.credentialsOnNodes,
     offlineDockerHubCheck: config.registry.offlineDockerHubCheck,
     rateLimitWarnBelow: config.registry.rateLimitWarnBelow,
+    // With image inspection the lookup GETs the manifest the inspector needs: one request, not two.
+    ...(inspecting
+      ? {
+          onManifest: (_ref: unknown, d: { digest?: string; mediaType?: string }, body: Buffer): void => {
+            if (d.digest) inspector?.rememberManifest(d.digest, body, d.mediaType);
+          },
+        }
+      : {}),
     ...(opts.onLookup ? { onLookup: (_ref: unknown, result: ImageLookup, cached: boolean) => opts.onLookup?.(result, cached) } : {}),
   });
   let namespaceLabels = opts.namespaceLabels ?? undefined;
@@ -185,16 +195,21 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
   if (!pullSecrets && nodes) pullSecrets = new ClusterPullSecrets(undefined, { unavailableReason: 'pull secrets are not read', nodeKeyring: nodes });
   // Issue 5: image configs and file indexes for the image-aware checks; their downloads run in
   // the background past a review's deadline, bounded by inspect.indexTimeoutMs.
-  const inspector =
-    config.inspect.enabled && !opts.offline
-      ? new RegistryImageInspector({
-          registry,
-          maxBytesPerImage: config.inspect.maxBytesPerImage,
-          cacheBytes: config.inspect.cacheBytes,
-          indexTimeoutMs: config.inspect.indexTimeoutMs,
-          onIndexed: (info) => opts.logger.debug(info, 'image file index built'),
-        })
-      : undefined;
+  const anonymousLookup = new AbortController().signal;
+  const inspector: RegistryImageInspector | undefined = inspecting
+    ? new RegistryImageInspector({
+        registry,
+        // The existence lookup's answer (single flight, cached): its manifest is already here.
+        resolveDigest: async (ref): Promise<string | undefined> => {
+          const found = await facts.lookup(ref, anonymousLookup);
+          return found.status === 'found' ? found.digest : undefined;
+        },
+        maxBytesPerImage: config.inspect.maxBytesPerImage,
+        cacheBytes: config.inspect.cacheBytes,
+        indexTimeoutMs: config.inspect.indexTimeoutMs,
+        onIndexed: (info) => opts.logger.debug(info, 'image file index built'),
+      })
+    : undefined;
   const configuredArchitectures = [...config.inspect.nodeArchitectures];
   const ports: CheckPorts = {
     images: facts,
@@ -204,12 +219,15 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     ...(pullSecrets ? { pullSecrets } : {}),
     ...(nodeImages ? { nodeImages } : {}),
   };
+  // Reviews of an identical pod template within cache.reviewTtlMs reuse its definite findings.
+  const memo = new FindingsMemo({ ttlMs: Math.min(config.cache.reviewTtlMs, config.cache.positiveTtlMs, config.cache.negativeTtlMs, config.kubernetes.cacheTtlMs), maxEntries: config.cache.maxEntries });
   const reviewDeps: ReviewDeps = {
     policy: opts.ownNamespace && !config.admission.exemptNamespaces.includes(opts.ownNamespace)
       ? { ...config.admission, exemptNamespaces: [...config.admission.exemptNamespaces, opts.ownNamespace] }
       : config.admission,
     checks: allChecks,
-    ports,
+    ports: memo.enabled ? memo.watch(ports) : ports,
+    memo,
     ...(namespaceLabels ? { namespaceLabels } : {}),
     onCheckError: (checkId, container, err) => opts.logger.error({ err, checkId, container }, 'check failed'),
   };

@@ -3,6 +3,7 @@
 //   -> { ready: true, port }   when listening
 //   <- { stop: true }          closes and exits
 //   <- { rss: true }           -> { rss, heapUsed }
+//   <- { cpu: true }           -> { cpuUs }   (user + system CPU time since start)
 // Modes:
 //   floor   - the floor of this stack: Fastify 5 over HTTPS with the webhook's TLS settings
 //             (same key and certificate, minVersion TLSv1.2), body limit and timeouts, parsing
@@ -64,6 +65,10 @@ process.on('message', async (msg) => {
     await close();
     process.disconnect();
     process.exit(0);
+  }
+  if (msg?.cpu) {
+    const c = process.cpuUsage();
+    process.send({ cpuUs: c.user + c.system });
   }
   if (msg?.rss) {
     const m = process.memoryUsage();

@@ -5,6 +5,7 @@ import type { Config, Mode } from '../config/schema.js';
 import type { CheckPorts } from '../checks/ports.js';
 import { runChecks } from '../checks/run-checks.js';
 import type { Check, Finding } from '../checks/types.js';
+import type { FindingsMemo } from './findings-memo.js';
 import { changedContainers, carriesPodSpec, extractWorkload } from './pod-specs.js';
 import { modeFor, skippedChecks, isExempt } from './policy.js';
 import { allowResponse, denyResponse, type AdmissionReviewRequest, type AdmissionReviewResponse } from './review.js';
@@ -19,6 +20,8 @@ export interface ReviewDeps {
   ports: CheckPorts;
   namespaceLabels?: NamespaceLabels;
   onCheckError?: (checkId: string, container: string, err: unknown) => void;
+  /** Definite findings of identical pod templates, reused (ports must be `memo.watch(...)`ed). */
+  memo?: FindingsMemo;
 }
 
 export interface ReviewOutcome {
@@ -28,6 +31,8 @@ export interface ReviewOutcome {
   skipped?: string;
   findings: Finding[];
   timedOut: number;
+  /** The findings came from the memo of an identical pod template. */
+  memoized?: boolean;
 }
 
 export async function handleReview(review: AdmissionReviewRequest, signal: AbortSignal, deps: ReviewDeps): Promise<ReviewOutcome> {
@@ -66,15 +71,25 @@ export async function handleReview(review: AdmissionReviewRequest, signal: Abort
   if (targets.length === 0) return allow('no container changed', mode);
 
   const skip = skippedChecks(workload.annotations, deps.policy, deps.checks.map((c) => c.id));
-  const { findings, timedOut } = await runChecks(workload, {
-    checks: deps.checks,
-    ports: deps.ports,
-    signal,
-    skip,
-    targets,
-    ...(deps.onCheckError ? { onCheckError: deps.onCheckError } : {}),
-  });
+  const memo = deps.memo?.enabled ? deps.memo : undefined;
+  const key = memo?.key(workload, targets, skip);
+  const remembered = key !== undefined ? memo!.get(key) : undefined;
+  let findings: Finding[];
+  let timedOut = 0;
+  if (remembered) {
+    findings = [...remembered];
+  } else {
+    ({ findings, timedOut } = await runChecks(workload, {
+      checks: deps.checks,
+      ports: deps.ports,
+      signal,
+      skip,
+      targets,
+      ...(deps.onCheckError ? { onCheckError: deps.onCheckError } : {}),
+    }));
+    if (key !== undefined) memo!.remember(key, findings, timedOut, signal);
+  }
   const verdict = decide(findings, mode);
   const response = verdict.allowed ? allowResponse(uid, verdict.warnings) : denyResponse(uid, verdict.message!, verdict.warnings);
-  return { response, mode, findings, timedOut };
+  return { response, mode, findings, timedOut, ...(remembered ? { memoized: true } : {}) };
 }

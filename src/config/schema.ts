@@ -55,6 +55,8 @@ export interface Config {
     negativeTtlMs: number;
     errorTtlMs: number;
     maxEntries: number;
+    /** A pod template checked this recently is answered from memory (only definite answers; 0: never). */
+    reviewTtlMs: number;
   };
   kubernetes: {
     enabled: 'auto' | 'on' | 'off';
@@ -189,6 +191,7 @@ export const configSchema = {
         negativeTtlMs: ms(30_000, 0, 3_600_000),
         errorTtlMs: ms(5_000, 0, 600_000),
         maxEntries: { type: 'integer', minimum: 1, maximum: 10_000_000, default: 10_000 },
+        reviewTtlMs: ms(10_000, 0, 600_000),
       },
     },
     kubernetes: {

@@ -13,14 +13,19 @@ import type { CredentialCandidate, CredentialRef, ImageLookup, ImageFacts, Looku
 import { closestMatches } from '../image/closest.js';
 import { officialImages, suggestOfficialImage } from '../image/official-images.js';
 import { isOfficialLibrary, type ImageReference } from '../image/reference.js';
-import type { Credential, RegistryClient } from '../registry/client.js';
+import type { Credential, ManifestDescriptor, RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import { matchesAny } from '../util/host-glob.js';
 import { SingleFlight } from '../util/single-flight.js';
 import { TtlCache } from '../util/ttl-cache.js';
 
 export interface ImageFactsOptions {
-  registry: Pick<RegistryClient, 'headManifest' | 'listTags'>;
+  registry: Pick<RegistryClient, 'headManifest' | 'listTags'> & Partial<Pick<RegistryClient, 'getManifest'>>;
+  /**
+   * Someone needs the manifest itself (the image inspector): lookups then GET it instead of HEAD
+   * (one request instead of two) and hand over the verified body.
+   */
+  onManifest?: (ref: ImageReference, descriptor: ManifestDescriptor, body: Buffer) => void;
   cache: { positiveTtlMs: number; negativeTtlMs: number; errorTtlMs: number; maxEntries: number };
   /** Host globs whose credentials live on the nodes: auth failures there are not the pod's fault. */
   credentialsOnNodes: readonly string[];
@@ -144,7 +149,16 @@ export class RegistryImageFacts implements ImageFacts {
     if (registry === '') return { status: 'unreachable', registry: '(no registry)', reason: 'cannot be determined from this reference' };
     const call = credential ? { credential } : {};
     try {
-      const d = await this.opts.registry.headManifest({ domain: ref.domain, path: ref.path, reference: ref.reference }, call);
+      const target = { domain: ref.domain, path: ref.path, reference: ref.reference };
+      const { getManifest } = this.opts.registry;
+      let d: ManifestDescriptor;
+      if (this.opts.onManifest && getManifest) {
+        const got = await getManifest.call(this.opts.registry, target, call);
+        d = got.descriptor;
+        this.opts.onManifest(ref, d, got.body);
+      } else {
+        d = await this.opts.registry.headManifest(target, call);
+      }
       const found: Extract<ImageLookup, { status: 'found' }> = { status: 'found', registry };
       if (d.digest) found.digest = d.digest;
       if (d.mirror) found.mirror = d.mirror;

@@ -152,7 +152,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       }
       const ms = Math.round((performance.now() - started) * 10) / 10;
       deps.metrics?.review(req.kind.kind, req.operation, outcome, ms / 1000, outcome ? undefined : failure !== undefined ? 'error' : 'deadline');
-      request.log.info(
+      // A clean allow (no finding, no failure) is the common case and the metrics count it: it is
+      // logged at debug; every denial, warning, skip by deadline or failure is logged at info.
+      const eventful = !response.response.allowed || !outcome || outcome.findings.length > 0 || outcome.timedOut > 0 || (response.response.warnings?.length ?? 0) > 0;
+      request.log[eventful ? 'info' : 'debug'](
         {
           uid: req.uid,
           kind: req.kind.kind,
@@ -165,6 +168,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
           skipped: outcome?.skipped,
           findings: outcome?.findings.map((f) => `${f.container}:${f.checkId}:${f.certainty}`),
           timedOut: outcome?.timedOut,
+          memoized: outcome?.memoized,
           ms,
         },
         'review',

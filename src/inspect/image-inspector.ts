@@ -48,6 +48,11 @@ export interface ImageInspectorOptions {
   maxConcurrentLayers?: number;
   /** Called when an image's file index was built (logs, metrics, benchmarks). */
   onIndexed?: (info: { image: string; layers: number; downloadedBytes: number; ms: number }) => void;
+  /**
+   * Resolves a tag to its digest through a lookup that asks the registry anyway (the existence
+   * check), so one manifest request serves both; undefined: the inspector asks the registry itself.
+   */
+  resolveDigest?: (ref: ImageReference) => Promise<string | undefined>;
 }
 
 interface Descriptor {
@@ -198,7 +203,7 @@ class Limiter {
 const mb = (n: number) => `${(n / 1_000_000).toFixed(n < 10_000_000 ? 1 : 0)} MB`;
 
 export class RegistryImageInspector implements ImageInspector {
-  readonly #opts: Required<Omit<ImageInspectorOptions, 'onIndexed'>> & Pick<ImageInspectorOptions, 'onIndexed'>;
+  readonly #opts: Required<Omit<ImageInspectorOptions, 'onIndexed' | 'resolveDigest'>> & Pick<ImageInspectorOptions, 'onIndexed' | 'resolveDigest'>;
   readonly #tags: TtlCache<string, string>;
   readonly #manifests: TtlCache<string, Manifest>;
   readonly #configs: TtlCache<string, { platform: Platform; config: ImageRuntimeConfig }>;
@@ -306,10 +311,29 @@ export class RegistryImageInspector implements ImageInspector {
     }
   }
 
+  /**
+   * A manifest someone else downloaded (the existence lookup GETs it when inspection is on):
+   * cached by its digest, so resolving that digest costs no request. The registry client has
+   * verified the body against the digest.
+   */
+  rememberManifest(digest: string, body: Buffer, mediaType: string | undefined): void {
+    if (this.#manifests.get(digest)) return;
+    try {
+      this.#manifests.set(digest, parseManifest(body, mediaType), 24 * 3_600_000);
+    } catch {
+      // not a manifest this inspector reads: it will ask (and fail) on its own
+    }
+  }
+
   async #digestOf(ref: ImageReference): Promise<string> {
     const key = `${ref.name}:${ref.reference}`;
     const hit = this.#tags.get(key);
     if (hit) return hit;
+    const shared = await this.#opts.resolveDigest?.(ref).catch(() => undefined);
+    if (shared) {
+      this.#tags.set(key, shared, this.#opts.tagTtlMs);
+      return shared;
+    }
     const desc = await this.#opts.registry.headManifest({ domain: ref.domain, path: ref.path, reference: ref.reference });
     if (!desc.digest) throw new InspectError(`${ref.domain} did not tell the manifest digest`);
     this.#tags.set(key, desc.digest, this.#opts.tagTtlMs);

@@ -134,3 +134,28 @@ t.test('a Hub-like registry that answers 401 for a missing library repository: n
     accessDenied: true,
   });
 });
+
+t.test('with onManifest (image inspection on): one GET per lookup instead of a HEAD, and the verified body is handed over', async (t) => {
+  const seen: Array<{ image: string; digest?: string; bytes: number }> = [];
+  const counts = { head: 0, get: 0 };
+  const getting = new RegistryImageFacts({
+    registry: {
+      headManifest: (...a: Parameters<RegistryClient['headManifest']>) => (counts.head++, client.headManifest(...a)),
+      getManifest: (...a: Parameters<RegistryClient['getManifest']>) => (counts.get++, client.getManifest(...a)),
+      listTags: (...a: Parameters<RegistryClient['listTags']>) => client.listTags(...a),
+    },
+    cache,
+    credentialsOnNodes: [],
+    offlineDockerHubCheck: true,
+    onManifest: (ref, d, body) => seen.push({ image: ref.original, ...(d.digest ? { digest: d.digest } : {}), bytes: body.length }),
+  });
+  const r = await getting.lookup(parseReference(`${open.host}/library/nginx:1.14.2`), signal);
+  t.equal(r.status, 'found');
+  t.same(counts, { head: 0, get: 1 });
+  t.equal(seen.length, 1);
+  t.equal(seen[0]!.digest, (r as Extract<ImageLookup, { status: 'found' }>).digest);
+  t.ok(seen[0]!.bytes > 0);
+  // A miss is classified as with HEAD: the GET's error body names the missing tag.
+  t.same(await getting.lookup(parseReference(`${open.host}/library/nginx:1.14.3`), signal), { status: 'not-found', registry: open.host, what: 'tag', suggestions: ['1.14.2', '1.14'], source: 'registry' });
+  t.equal(seen.length, 1, 'nothing handed over for a miss');
+});

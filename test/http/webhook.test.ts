@@ -252,12 +252,18 @@ t.test('health and readiness endpoints answer', async (t) => {
   t.match(await nf.body.text(), 'the webhook path is POST /validate');
 });
 
-t.test('every review is logged once with its uid and verdict', async (t) => {
+t.test('every denial is logged once at info with its uid and verdict', async (t) => {
   const line = logLines.find((l) => l.msg === 'review' && l.uid === 'uid-pod-typo-in-name.yaml');
   t.ok(line, 'the review line is there');
   t.equal(line!.allowed, false);
   t.equal(line!.kind, 'Pod');
   t.same(line!.findings, ['nginx:image-exists:certain']);
+});
+
+t.test('a clean allow is counted by the metrics and logged at debug only: no info line per routine review', async (t) => {
+  const r = await review(example('pod-ok.yaml'), { uid: 'uid-clean-allow' });
+  t.same(r.json.response, { uid: 'uid-clean-allow', allowed: true });
+  t.equal(logLines.filter((l) => l.uid === 'uid-clean-allow').length, 0);
 });
 
 t.test('registry lookups are cached: a second review of the same images makes no registry call', async (t) => {

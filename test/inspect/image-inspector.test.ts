@@ -139,3 +139,45 @@ t.test('manifests that are not images are refused with a reason', async (t) => {
   });
   t.match(parseManifest(Buffer.from('not json'), undefined), { kind: 'unsupported' });
 });
+
+t.test('with a shared existence lookup: its digest and manifest cost the inspector no manifest request', async (t) => {
+  const counts = { head: 0, manifest: 0, blob: 0, resolved: 0 };
+  const spy = {
+    headManifest: (...a: Parameters<RegistryClient['headManifest']>) => (counts.head++, client.headManifest(...a)),
+    getManifest: (...a: Parameters<RegistryClient['getManifest']>) => (counts.manifest++, client.getManifest(...a)),
+    getBlob: (...a: Parameters<RegistryClient['getBlob']>) => (counts.blob++, client.getBlob(...a)),
+  };
+  // What the engine wires: the existence lookup GETs the manifest by tag and hands it over.
+  const shared = new RegistryImageInspector({
+    registry: spy,
+    maxBytesPerImage: 200_000,
+    cacheBytes: 8 * 1024 * 1024,
+    resolveDigest: async (r) => {
+      counts.resolved++;
+      const got = await client.getManifest({ domain: r.domain, path: r.path, reference: r.reference });
+      shared.rememberManifest(got.descriptor.digest!, got.body, got.descriptor.mediaType);
+      return got.descriptor.digest;
+    },
+  });
+  const r = found(await shared.config(ref('nonroot:1'), 'amd64'));
+  t.equal(r.config.user, '1000');
+  t.same(counts, { head: 0, manifest: 0, blob: 1, resolved: 1 }, 'only the config blob is the inspector\'s own request');
+});
+
+t.test('with a shared lookup that cannot resolve the tag, the inspector asks the registry itself', async (t) => {
+  const counts = { head: 0 };
+  const shared = new RegistryImageInspector({
+    registry: { ...registry, headManifest: (...a: Parameters<RegistryClient['headManifest']>) => (counts.head++, client.headManifest(...a)) },
+    maxBytesPerImage: 200_000,
+    cacheBytes: 8 * 1024 * 1024,
+    resolveDigest: async () => undefined,
+  });
+  t.equal(found(await shared.config(ref('named:1'), 'amd64')).config.user, 'nginx');
+  t.equal(counts.head, 1);
+  t.equal((await shared.config(parseReference(`${reg.host}/nothing/here:1`), 'amd64')).status, 'unknown', 'a missing image is still "cannot tell", never an exception');
+});
+
+t.test('rememberManifest ignores a body that is not a manifest', async (t) => {
+  const shared = new RegistryImageInspector({ registry, maxBytesPerImage: 200_000, cacheBytes: 1024 * 1024 });
+  t.doesNotThrow(() => shared.rememberManifest('sha256:' + '0'.repeat(64), Buffer.from('not json'), 'application/json'));
+});

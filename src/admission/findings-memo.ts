@@ -1,0 +1,100 @@
+// Findings of recently checked pod templates, reused for identical ones: the API server sends the
+// same template again and again (apply retries, rollouts, a ReplicaSet's pods, GitOps loops),
+// and every check is a pure function of the workload model and of facts that are cached anyway.
+// Only definite answers are kept: no "could not verify" finding, nothing cut by the deadline, and
+// no facts provider answered "cannot tell" during the run (many checks stay silent then, and a
+// silence is not an answer). The ports are watched for that through the review's signal, which
+// every port call carries. An answer is never staler than (the facts' TTL + this TTL).
+// The key is a hash of everything the checks read.
+import { createHash } from 'node:crypto';
+import type { CheckPorts, ImageLookup } from '../checks/ports.js';
+import type { ContainerTarget, Finding, WorkloadUnderReview } from '../checks/types.js';
+import { TtlCache } from '../util/ttl-cache.js';
+
+export interface FindingsMemoOptions {
+  ttlMs: number;
+  maxEntries: number;
+  now?: () => number;
+}
+
+export class FindingsMemo {
+  readonly #cache: TtlCache<string, readonly Finding[]>;
+  readonly #ttlMs: number;
+  /** Reviews (by their signal) during which a facts provider could not tell. */
+  readonly #uncertain = new WeakSet<AbortSignal>();
+
+  constructor(opts: FindingsMemoOptions) {
+    this.#cache = new TtlCache(opts.maxEntries, opts.now);
+    this.#ttlMs = opts.ttlMs;
+  }
+
+  get enabled(): boolean {
+    return this.#ttlMs > 0;
+  }
+
+  get stats(): { hits: number; misses: number; size: number } {
+    return { hits: this.#cache.hits, misses: this.#cache.misses, size: this.#cache.size };
+  }
+
+  /**
+   * What the checks see: the workload model (kind, namespace, replicas, annotations, pod spec,
+   * containers) without its name, which containers are checked, and which checks are skipped.
+   */
+  key(workload: WorkloadUnderReview, targets: readonly ContainerTarget[], skip: ReadonlySet<string>): string {
+    const { name: _name, ...seen } = workload;
+    const text = JSON.stringify([seen, targets.map((t) => t.path), [...skip].sort()]);
+    return createHash('sha256').update(text).digest('base64');
+  }
+
+  get(key: string): readonly Finding[] | undefined {
+    return this.#cache.get(key);
+  }
+
+  /** Keeps definite findings only: a "could not verify" must be asked again next time. */
+  remember(key: string, findings: readonly Finding[], timedOut: number, signal: AbortSignal): boolean {
+    if (!this.enabled || timedOut > 0 || this.#uncertain.has(signal) || findings.some((f) => f.certainty === 'unverified')) return false;
+    this.#cache.set(key, findings, this.#ttlMs);
+    return true;
+  }
+
+  /** The same ports, noting each review whose facts included a "cannot tell" (or a failure). */
+  watch(ports: CheckPorts): CheckPorts {
+    const seen = <T>(signal: AbortSignal, p: Promise<T>, uncertain: (v: T) => boolean): Promise<T> =>
+      p.then(
+        (v) => {
+          if (uncertain(v)) this.#uncertain.add(signal);
+          return v;
+        },
+        (err: unknown) => {
+          this.#uncertain.add(signal);
+          throw err;
+        },
+      );
+    const { images, inspector, nodeArchitectures, objects, pullSecrets, nodeImages } = ports;
+    const unknown = (v: { status: string }): boolean => v.status === 'unknown';
+    return {
+      images: {
+        lookup: (ref, signal, opts) => seen(signal, images.lookup(ref, signal, opts), (v: ImageLookup) => v.status === 'unreachable' || v.status === 'rate-limited'),
+      },
+      ...(inspector
+        ? {
+            inspector: {
+              config: (ref, arch, signal) => seen(signal, inspector.config(ref, arch, signal), unknown),
+              files: (ref, arch, signal) => seen(signal, inspector.files(ref, arch, signal), unknown),
+            },
+          }
+        : {}),
+      ...(nodeArchitectures ? { nodeArchitectures: (signal: AbortSignal) => seen(signal, nodeArchitectures(signal), () => false) } : {}),
+      ...(objects
+        ? {
+            objects: {
+              configMap: (ns, name, signal) => seen(signal, objects.configMap(ns, name, signal), unknown),
+              secret: (ns, name, signal) => seen(signal, objects.secret(ns, name, signal), unknown),
+            },
+          }
+        : {}),
+      ...(pullSecrets ? { pullSecrets: { forWorkload: (q, signal) => seen(signal, pullSecrets.forWorkload(q, signal), (v: { known: boolean }) => !v.known) } } : {}),
+      ...(nodeImages ? { nodeImages: { presence: (ref, signal) => seen(signal, nodeImages.presence(ref, signal), (v: unknown) => v === undefined) } } : {}),
+    };
+  }
+}
