@@ -27,10 +27,11 @@ async function throughput({ origin, body, connections, durationS, warmupS }) {
     pipelining: 1,
     timeout: 10,
   };
-  if (warmupS > 0) await autocannon({ ...opts, duration: warmupS });
+  const warm = warmupS > 0 ? await autocannon({ ...opts, duration: warmupS }) : undefined;
   const r = await autocannon({ ...opts, duration: durationS });
   return {
     requests: r.requests.total,
+    warmupRequests: warm?.requests.total ?? 0,
     durationS: r.duration,
     reviewsPerSecond: r.requests.total / r.duration,
     non2xx: r.non2xx,

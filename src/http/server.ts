@@ -40,6 +40,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     loggerInstance: deps.logger,
     // One log line per review is written by the route itself, with its uid and verdict.
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request (the per-request cost that matters most on the warm path): the
+    // review line carries the AdmissionReview uid, which is what an operator searches for.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: deps.config.server.bodyLimitBytes,
     // A client that trickles its body must not hold a socket: the API server sends a review in
     // one go, so 10 s for a whole request is generous.
@@ -77,25 +80,34 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   // Node's requestTimeout does not reliably cut a client that trickles an already-started body,
   // so the body gets its own deadline: whoever has not sent it all in time loses the socket.
+  // (Callback-style hooks: an async hook costs a promise per request.)
   const bodyTimers = new WeakMap<object, NodeJS.Timeout>();
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const timer = setTimeout(() => request.raw.socket?.destroy(), BODY_DEADLINE_MS);
     timer.unref();
     bodyTimers.set(request, timer);
+    done();
   });
-  const stopBodyTimer = async (request: object) => {
-    clearTimeout(bodyTimers.get(request));
-    bodyTimers.delete(request);
+  const stopBodyTimer = (request: object, _reply: unknown, done: () => void) => {
+    const timer = bodyTimers.get(request);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      bodyTimers.delete(request);
+    }
+    done();
   };
   app.addHook('preValidation', stopBodyTimer);
   app.addHook('onResponse', stopBodyTimer);
 
   // While draining, every answer closes its connection: a keep-alive socket that was busy when
   // close() began would otherwise hold the process until keepAliveTimeout (65 s).
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (deps.ready && !deps.ready()) reply.header('connection', 'close');
-    return payload;
-  });
+  if (deps.ready) {
+    const ready = deps.ready;
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      if (!ready()) reply.header('connection', 'close');
+      done(null, payload);
+    });
+  }
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
@@ -155,24 +167,26 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       // A clean allow (no finding, no failure) is the common case and the metrics count it: it is
       // logged at debug; every denial, warning, skip by deadline or failure is logged at info.
       const eventful = !response.response.allowed || !outcome || outcome.findings.length > 0 || outcome.timedOut > 0 || (response.response.warnings?.length ?? 0) > 0;
-      request.log[eventful ? 'info' : 'debug'](
-        {
-          uid: req.uid,
-          kind: req.kind.kind,
-          namespace: req.namespace,
-          name: req.name,
-          operation: req.operation,
-          dryRun: req.dryRun ?? false,
-          allowed: response.response.allowed,
-          mode: outcome?.mode,
-          skipped: outcome?.skipped,
-          findings: outcome?.findings.map((f) => `${f.container}:${f.checkId}:${f.certainty}`),
-          timedOut: outcome?.timedOut,
-          memoized: outcome?.memoized,
-          ms,
-        },
-        'review',
-      );
+      if (eventful || deps.logger.isLevelEnabled('debug')) {
+        request.log[eventful ? 'info' : 'debug'](
+          {
+            uid: req.uid,
+            kind: req.kind.kind,
+            namespace: req.namespace,
+            name: req.name,
+            operation: req.operation,
+            dryRun: req.dryRun ?? false,
+            allowed: response.response.allowed,
+            mode: outcome?.mode,
+            skipped: outcome?.skipped,
+            findings: outcome?.findings.map((f) => `${f.container}:${f.checkId}:${f.certainty}`),
+            timedOut: outcome?.timedOut,
+            memoized: outcome?.memoized,
+            ms,
+          },
+          'review',
+        );
+      }
       return response;
     },
   );
