@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { handleReview, type NamespaceLabels, type ReviewDeps } from './admission/handle-review.js';
+import type { SignalSource } from './admission/deadline.js';
 import { FindingsMemo } from './admission/findings-memo.js';
 import type { AdmissionReviewRequest } from './admission/review.js';
 import { allChecks } from './checks/index.js';
@@ -27,7 +28,7 @@ export interface Engine {
   inspector?: RegistryImageInspector;
   registry: RegistryClient;
   reviewDeps: ReviewDeps;
-  review: (review: AdmissionReviewRequest, signal: AbortSignal) => ReturnType<typeof handleReview>;
+  review: (review: AdmissionReviewRequest, signal: SignalSource) => ReturnType<typeof handleReview>;
   close(): Promise<void>;
 }
 
@@ -115,6 +116,7 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     timeoutMs: config.registry.timeoutMs,
     userAgent: `backoff-guard/${VERSION}`,
     maxConcurrentPerHost: config.registry.maxConcurrentRequests,
+    maxCachedTokens: config.cache.maxEntries,
     ...(opts.onRegistryRequest ? { observe: (e: { registry: string; status: string }) => opts.onRegistryRequest?.(e.registry, e.status) } : {}),
   });
   const nodes = nodeKeyring(config, opts.logger);
@@ -151,9 +153,9 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     });
     if (cluster) {
       opts.logger.info({ source: cluster.source }, 'reading namespace labels from the Kubernetes API');
-      namespaceLabels = namespaceLabelReader(cluster.core, config.kubernetes.cacheTtlMs);
+      namespaceLabels = namespaceLabelReader(cluster.core, config.kubernetes.cacheTtlMs, config.cache.maxEntries);
       // Issue 4: pull secrets, service accounts and the nodes' images, cached briefly.
-      const ttl = { ttlMs: config.kubernetes.cacheTtlMs };
+      const ttl = { ttlMs: config.kubernetes.cacheTtlMs, maxEntries: config.cache.maxEntries };
       if (!pullSecrets && config.kubernetes.readPullSecrets) {
         const { secretReader } = await import('./kube/secrets.js');
         const { serviceAccountReader } = await import('./kube/service-accounts.js');
@@ -206,6 +208,7 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
         },
         maxBytesPerImage: config.inspect.maxBytesPerImage,
         cacheBytes: config.inspect.cacheBytes,
+        maxEntries: config.cache.maxEntries,
         indexTimeoutMs: config.inspect.indexTimeoutMs,
         onIndexed: (info) => opts.logger.debug(info, 'image file index built'),
       })

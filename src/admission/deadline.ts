@@ -28,3 +28,52 @@ export function deadlineMs(timeoutParam: string | undefined, budgetMs: number, s
   const margin = Math.min(safetyMarginMs, apiServer / 4);
   return Math.max(MIN_DEADLINE_MS, Math.min(budgetMs, apiServer - margin));
 }
+
+/**
+ * One review's deadline: a single timer, and an AbortSignal created only when something asks for
+ * it (a review answered from caches never does; creating one costs more than the rest of such a
+ * review). At `ms` the signal aborts; `slackMs` later `onHardStop` runs, so an answer is sent even
+ * if a check ignores its signal. `done()` releases the timer.
+ */
+export class Deadline {
+  #controller: AbortController | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #expired = false;
+  onHardStop: (() => void) | undefined;
+
+  constructor(
+    readonly ms: number,
+    slackMs: number,
+  ) {
+    this.#timer = setTimeout(() => {
+      this.#expired = true;
+      this.#controller?.abort(this.#reason());
+      this.#timer = setTimeout(() => this.onHardStop?.(), slackMs);
+    }, ms);
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#expired) this.#controller.abort(this.#reason());
+    }
+    return this.#controller.signal;
+  }
+
+  done(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.onHardStop = undefined;
+  }
+
+  #reason(): DOMException {
+    return new DOMException(`deadline of ${this.ms} ms exceeded`, 'TimeoutError');
+  }
+}
+
+/** A review's signal, given as is or through a Deadline that creates it on demand. */
+export type SignalSource = AbortSignal | { readonly signal: AbortSignal };
+
+export function signalOf(source: SignalSource): AbortSignal {
+  return source instanceof AbortSignal ? source : source.signal;
+}

@@ -6,7 +6,7 @@
 // silence is not an answer). The ports are watched for that through the review's signal, which
 // every port call carries. An answer is never staler than (the facts' TTL + this TTL).
 // The key is a hash of everything the checks read.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { CheckPorts, ImageLookup } from '../checks/ports.js';
 import type { ContainerTarget, Finding, WorkloadUnderReview } from '../checks/types.js';
 import { TtlCache } from '../util/ttl-cache.js';
@@ -37,13 +37,16 @@ export class FindingsMemo {
   }
 
   /**
-   * What the checks see: the workload model (kind, namespace, replicas, annotations, pod spec,
-   * containers) without its name, which containers are checked, and which checks are skipped.
+   * What the checks read: the kind, namespace and replica count, the pod spec as sent (the
+   * model's pod spec and containers are built from it alone), which containers are checked and
+   * which checks are skipped. Not the name, and not the annotations: no check reads them (the
+   * skip annotation is here as the set of skipped checks).
    */
   key(workload: WorkloadUnderReview, targets: readonly ContainerTarget[], skip: ReadonlySet<string>): string {
-    const { name: _name, ...seen } = workload;
-    const text = JSON.stringify([seen, targets.map((t) => t.path), [...skip].sort()]);
-    return createHash('sha256').update(text).digest('base64');
+    const spec = workload.rawPodSpec ?? [workload.podSpec, workload.containers];
+    const which = targets.length === workload.containers.length ? 0 : targets.map((t) => t.path);
+    const skipped = skip.size === 0 ? 0 : [...skip].sort();
+    return hash('sha256', JSON.stringify([workload.kind, workload.namespace ?? null, workload.replicas ?? null, spec, which, skipped]), 'base64');
   }
 
   get(key: string): readonly Finding[] | undefined {

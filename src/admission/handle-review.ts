@@ -9,6 +9,7 @@ import type { FindingsMemo } from './findings-memo.js';
 import { changedContainers, carriesPodSpec, extractWorkload } from './pod-specs.js';
 import { modeFor, skippedChecks, isExempt } from './policy.js';
 import { allowResponse, denyResponse, type AdmissionReviewRequest, type AdmissionReviewResponse } from './review.js';
+import { signalOf, type SignalSource } from './deadline.js';
 import { decide } from './verdict.js';
 
 /** Reads a namespace's labels; undefined when unknown (no cluster access): the default mode applies. */
@@ -35,7 +36,7 @@ export interface ReviewOutcome {
   memoized?: boolean;
 }
 
-export async function handleReview(review: AdmissionReviewRequest, signal: AbortSignal, deps: ReviewDeps): Promise<ReviewOutcome> {
+export async function handleReview(review: AdmissionReviewRequest, source: SignalSource, deps: ReviewDeps): Promise<ReviewOutcome> {
   const req = review.request;
   const uid = req.uid;
   const allow = (skipped: string, mode: Mode = deps.policy.defaultMode): ReviewOutcome => ({
@@ -59,7 +60,7 @@ export async function handleReview(review: AdmissionReviewRequest, signal: Abort
   let labels: Record<string, string> | undefined;
   if (namespace && deps.namespaceLabels) {
     try {
-      labels = await deps.namespaceLabels(namespace, signal);
+      labels = await deps.namespaceLabels(namespace, signalOf(source));
     } catch {
       labels = undefined; // unknown labels: the default mode applies
     }
@@ -79,6 +80,7 @@ export async function handleReview(review: AdmissionReviewRequest, signal: Abort
   if (remembered) {
     findings = [...remembered];
   } else {
+    const signal = signalOf(source);
     ({ findings, timedOut } = await runChecks(workload, {
       checks: deps.checks,
       ports: deps.ports,

@@ -139,6 +139,7 @@ export function extractWorkload(kind: string, object: unknown): WorkloadUnderRev
     annotations: { ...stringRecord(metadata.annotations), ...stringRecord(isObj(templateMeta) ? templateMeta.annotations : undefined) },
     podSpec,
     containers: listContainers(spec, specPath),
+    rawPodSpec: spec,
   };
 }
 

@@ -55,6 +55,11 @@ export interface WorkloadUnderReview {
   annotations: Record<string, string>;
   podSpec: PodSpecLike;
   containers: ContainerTarget[];
+  /**
+   * The pod spec as sent, which `podSpec` and `containers` are read from (the findings memo keys
+   * on it: hashing the parsed JSON is cheaper than hashing the model built from it).
+   */
+  rawPodSpec?: unknown;
 }
 
 /**

@@ -3,7 +3,7 @@
 import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
-import { deadlineMs } from '../admission/deadline.js';
+import { Deadline, deadlineMs, type SignalSource } from '../admission/deadline.js';
 import type { ReviewOutcome } from '../admission/handle-review.js';
 import { admissionReviewSchema, allowResponse, type AdmissionReviewRequest } from '../admission/review.js';
 import { oneLine } from '../admission/verdict.js';
@@ -11,7 +11,7 @@ import type { Config } from '../config/schema.js';
 
 export interface ServerDeps {
   config: Pick<Config, 'server' | 'admission'>;
-  review: (review: AdmissionReviewRequest, signal: AbortSignal) => Promise<ReviewOutcome>;
+  review: (review: AdmissionReviewRequest, signal: SignalSource) => Promise<ReviewOutcome>;
   logger: Logger;
   /** TLS key and certificate; without them the server speaks plain HTTP (tests through inject()). */
   tls?: { key: string | Buffer; cert: string | Buffer };
@@ -128,27 +128,21 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       const review = request.body;
       const req = review.request;
       const budget = deadlineMs(request.query.timeout, deps.config.admission.budgetMs, deps.config.admission.safetyMarginMs);
-      // A timer cleared once the answer is built: AbortSignal.timeout cannot be cancelled and
-      // would keep every review's signal, listeners and state alive for the whole budget.
-      const deadline = new AbortController();
-      const deadlineTimer = setTimeout(() => deadline.abort(new DOMException(`deadline of ${budget} ms exceeded`, 'TimeoutError')), budget);
-      const signal = deadline.signal;
+      // One timer, cleared once the answer is built (AbortSignal.timeout cannot be cancelled and
+      // would keep every review's state alive for the whole budget); the signal is made on demand.
+      const deadline = new Deadline(budget, HARD_STOP_SLACK_MS);
       let outcome: ReviewOutcome | undefined;
       let failure: unknown;
-      let hardStop: NodeJS.Timeout | undefined;
       try {
-        // The checks honour the signal; this race guarantees an answer even if something does not.
-        outcome = await Promise.race([
-          deps.review(review, signal),
-          new Promise<undefined>((resolve) => {
-            hardStop = setTimeout(() => resolve(undefined), budget + HARD_STOP_SLACK_MS);
-          }),
-        ]);
+        // The checks honour the signal; the hard stop guarantees an answer even if something does not.
+        outcome = await new Promise<ReviewOutcome | undefined>((resolve, reject) => {
+          deadline.onHardStop = () => resolve(undefined);
+          deps.review(review, deadline).then(resolve, reject);
+        });
       } catch (err) {
         failure = err;
       } finally {
-        clearTimeout(hardStop);
-        clearTimeout(deadlineTimer);
+        deadline.done();
       }
       let response;
       if (outcome) {

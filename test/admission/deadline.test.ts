@@ -1,5 +1,5 @@
 import t from 'tap';
-import { deadlineMs, parseGoDuration } from '../../src/admission/deadline.js';
+import { Deadline, deadlineMs, parseGoDuration, signalOf } from '../../src/admission/deadline.js';
 
 t.test('Go durations as the API server writes them', async (t) => {
   const rows: Array<[string, number | undefined]> = [
@@ -17,4 +17,42 @@ t.test('the deadline is the API server timeout minus a margin, capped by the bud
   t.equal(deadlineMs(undefined, 30_000, 1000), 9000, 'no parameter: the API server default of 10s');
   t.equal(deadlineMs('garbage', 30_000, 1000), 9000, 'an unparsable parameter: the default');
   t.equal(deadlineMs('1ms', 3000, 0), 50, 'never below the minimum');
+});
+
+t.test('Deadline: the signal aborts at the deadline, whenever it was asked for; the hard stop follows', async (t) => {
+  const early = new Deadline(30, 40);
+  const signal = early.signal;
+  t.equal(signal.aborted, false);
+  t.equal(early.signal, signal, 'one signal per deadline');
+  let stopped = 0;
+  early.onHardStop = () => stopped++;
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(signal.aborted, true);
+  t.equal((signal.reason as DOMException).name, 'TimeoutError');
+  t.equal(stopped, 0, 'the hard stop waits for the slack');
+  await new Promise((r) => setTimeout(r, 60));
+  t.equal(stopped, 1);
+
+  const late = new Deadline(10, 1000);
+  await new Promise((r) => setTimeout(r, 30));
+  t.equal(late.signal.aborted, true, 'a signal asked for after the deadline is already aborted');
+  late.done();
+});
+
+t.test('Deadline: done() before the deadline cancels everything', async (t) => {
+  const d = new Deadline(20, 10);
+  let stopped = 0;
+  d.onHardStop = () => stopped++;
+  d.done();
+  await new Promise((r) => setTimeout(r, 60));
+  t.equal(stopped, 0);
+  t.equal(d.signal.aborted, false, 'never aborted once answered');
+});
+
+t.test('signalOf: a signal as is, or the one a Deadline makes', async (t) => {
+  const c = new AbortController();
+  t.equal(signalOf(c.signal), c.signal);
+  const d = new Deadline(1000, 10);
+  t.equal(signalOf(d), d.signal);
+  d.done();
 });

@@ -23,6 +23,8 @@ t.test('the key: identical templates match whatever their name; anything the che
   const key = memo.key(w, w.containers, none);
   const renamed = workload({ ...app, metadata: { name: 'other', namespace: 'default' } });
   t.equal(memo.key(renamed, renamed.containers, none), key, 'the name is not read by any check');
+  const annotated = workload({ ...app, metadata: { name: 'demo', namespace: 'default', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":"json"}' } } });
+  t.equal(memo.key(annotated, annotated.containers, none), key, 'nor are annotations (the skip annotation counts as the skipped set)');
   const otherImage = workload(deploymentObject([{ name: 'app', image: 'registry.example/app:1.1', command: ['/app'] }]));
   t.not(memo.key(otherImage, otherImage.containers, none), key, 'image');
   const otherNs = workload({ ...app, metadata: { name: 'demo', namespace: 'prod' } });
