@@ -1,5 +1,6 @@
 // The only importer of Fastify: builds the HTTP(S) server, its routes and its error handling.
 // It knows nothing of checks or registries: it is handed a `review` function.
+import type { IncomingMessage } from 'node:http';
 import { Ajv } from 'ajv';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
@@ -80,24 +81,33 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   // Node's requestTimeout does not reliably cut a client that trickles an already-started body,
   // so the body gets its own deadline: whoever has not sent it all in time loses the socket.
+  // One sweep a second over the requests in flight, rather than a timer per request.
   // (Callback-style hooks: an async hook costs a promise per request.)
-  const bodyTimers = new WeakMap<object, NodeJS.Timeout>();
+  const inFlight = new Map<IncomingMessage, number>();
   app.addHook('onRequest', (request, _reply, done) => {
-    const timer = setTimeout(() => request.raw.socket?.destroy(), BODY_DEADLINE_MS);
-    timer.unref();
-    bodyTimers.set(request, timer);
+    inFlight.set(request.raw, performance.now());
     done();
   });
-  const stopBodyTimer = (request: object, _reply: unknown, done: () => void) => {
-    const timer = bodyTimers.get(request);
-    if (timer !== undefined) {
-      clearTimeout(timer);
-      bodyTimers.delete(request);
-    }
+  app.addHook('onResponse', (request, _reply, done) => {
+    inFlight.delete(request.raw);
     done();
-  };
-  app.addHook('preValidation', stopBodyTimer);
-  app.addHook('onResponse', stopBodyTimer);
+  });
+  const sweep = setInterval(() => {
+    const tooOld = performance.now() - BODY_DEADLINE_MS;
+    for (const [raw, since] of inFlight) {
+      if (raw.complete || raw.socket?.destroyed !== false) inFlight.delete(raw);
+      else if (since < tooOld) {
+        inFlight.delete(raw);
+        raw.socket.destroy();
+      }
+    }
+  }, 1000);
+  sweep.unref();
+  app.addHook('onClose', (_app, done) => {
+    clearInterval(sweep);
+    inFlight.clear();
+    done();
+  });
 
   // While draining, every answer closes its connection: a keep-alive socket that was busy when
   // close() began would otherwise hold the process until keepAliveTimeout (65 s).
