@@ -117,6 +117,7 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     userAgent: `backoff-guard/${VERSION}`,
     maxConcurrentPerHost: config.registry.maxConcurrentRequests,
     maxCachedTokens: config.cache.maxEntries,
+    maxCachedHosts: Math.min(config.cache.maxEntries, 256), // a TLS context and a pool (~10 KB) per registry domain
     ...(opts.onRegistryRequest ? { observe: (e: { registry: string; status: string }) => opts.onRegistryRequest?.(e.registry, e.status) } : {}),
   });
   const nodes = nodeKeyring(config, opts.logger);

@@ -3,7 +3,8 @@
 // { status: 'n/a', reason } while that module is not built, so the rest of the bench runs.
 // The measurement runs in a child process of its own (image-index-child.js), so its peak RSS
 // is the inspector's alone: RSS before, peak RSS while indexing (sampled every 5 ms and the
-// kernel's high-water mark), seconds from the first request to the file index.
+// kernel's high-water mark of the child, VmHWM, reset when indexing starts), seconds from the
+// first request to the file index.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';

@@ -46,6 +46,12 @@ export interface ImageInspectorOptions {
   indexTimeoutMs?: number;
   /** Layers downloaded at once, over all images (default 3). */
   maxConcurrentLayers?: number;
+  /**
+   * Images remembered (default 5000; the engine passes cache.maxEntries): the bound of each
+   * per-image cache (tag digests, lookups, configs, failed indexes; manifests twice that, as an
+   * image behind an index has two). The layer indexes are bounded by `cacheBytes` instead.
+   */
+  maxEntries?: number;
   /** Called when an image's file index was built (logs, metrics, benchmarks). */
   onIndexed?: (info: { image: string; layers: number; downloadedBytes: number; ms: number }) => void;
   /**
@@ -223,13 +229,16 @@ export class RegistryImageInspector implements ImageInspector {
       errorTtlMs: 10_000,
       indexTimeoutMs: 120_000,
       maxConcurrentLayers: 3,
+      maxEntries: 5000,
       ...opts,
     };
-    this.#tags = new TtlCache(5000);
-    this.#manifests = new TtlCache(5000);
-    this.#configs = new TtlCache(2000);
-    this.#lookups = new TtlCache(5000);
-    this.#failedIndexes = new TtlCache(1000);
+    // Every cache is bounded by the configured number of images, so their memory is too.
+    const images = Math.max(1, Math.floor(this.#opts.maxEntries));
+    this.#tags = new TtlCache(images);
+    this.#manifests = new TtlCache(2 * images);
+    this.#configs = new TtlCache(images);
+    this.#lookups = new TtlCache(images);
+    this.#failedIndexes = new TtlCache(images);
     this.#layers = new ByteBudgetCache(opts.cacheBytes, (l) => l.bytes);
     this.#limiter = new Limiter(this.#opts.maxConcurrentLayers);
   }

@@ -7,8 +7,8 @@
 //   application/vnd.docker.image.rootfs.diff.tar.gzip
 // Non-distributable / foreign layers (Windows base layers, fetched from `urls`) and encrypted
 // layers cannot be read here: the caller answers "cannot tell" for them.
-import { createHash } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
+import { createHash, type Hash } from 'node:crypto';
+import { Writable, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { TarIndexer, type LayerIndex } from './tar-index.js';
@@ -56,40 +56,108 @@ function sniff(head: Buffer): Compression {
   return 'none';
 }
 
-/** Decompresses whatever comes, deciding from its first bytes. */
-async function* decompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const it = source[Symbol.asyncIterator]();
-  let head: Buffer = Buffer.alloc(0);
-  let finished = false;
-  while (head.length < 4) {
-    const r = await it.next();
-    if (r.done) {
-      finished = true;
-      break;
+/**
+ * The end of a layer's pipeline: hashes the compressed bytes, decompresses them (the codec is
+ * chosen from the first bytes) and hands the output to the tar reader synchronously, as it
+ * comes out of the decompressor. No decompressed byte waits in a queue, and the next
+ * compressed chunk is taken only once the decompressor is done with this one: the socket is
+ * paused meanwhile (back-pressure), so what a layer holds in memory is one chunk of each kind,
+ * whatever the layer weighs.
+ */
+export class LayerSink extends Writable {
+  readonly #hash: Hash;
+  readonly #tar: Pick<TarIndexer, 'write'>;
+  /** The first bytes, until there are enough to tell the compression. */
+  #head: Buffer[] = [];
+  #headBytes = 0;
+  #kind: Compression | undefined;
+  #z: Transform | undefined;
+
+  /** `tar` receives the decompressed bytes (a TarIndexer; tests pass their own). */
+  constructor(hash: Hash, tar: Pick<TarIndexer, 'write'>) {
+    // One chunk at a time: a second waits upstream, where the socket's own buffer bounds it.
+    super({ highWaterMark: 1, objectMode: false });
+    this.#hash = hash;
+    this.#tar = tar;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#hash.update(chunk);
+    if (this.#kind === undefined) {
+      this.#head.push(chunk);
+      this.#headBytes += chunk.length;
+      if (this.#headBytes < 4) return cb();
+      chunk = this.#head.length === 1 ? chunk : Buffer.concat(this.#head, this.#headBytes);
+      this.#head = [];
+      try {
+        this.#start(sniff(chunk));
+      } catch (err) {
+        return cb(err as Error);
+      }
     }
-    head = head.length ? Buffer.concat([head, r.value]) : r.value;
+    this.#feed(chunk, cb);
   }
-  async function* all(): AsyncGenerator<Buffer> {
-    if (head.length) yield head;
-    if (finished) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
+
+  override _final(cb: (err?: Error | null) => void): void {
+    if (this.#kind === undefined) {
+      // Fewer than 4 bytes in all: not compressed (and not a tar either, which end() says).
+      this.#kind = 'none';
+      const head = Buffer.concat(this.#head, this.#headBytes);
+      this.#head = [];
+      return this.#feed(head, cb);
     }
+    const z = this.#z;
+    if (!z) return cb();
+    // Done when the decompressor has flushed its last bytes into the tar reader.
+    const onEnd = (): void => {
+      z.off('error', onError);
+      cb();
+    };
+    const onError = (err: Error): void => {
+      z.off('end', onEnd);
+      cb(err);
+    };
+    z.once('end', onEnd);
+    z.once('error', onError);
+    z.end();
   }
-  const kind = sniff(head);
-  if (kind === 'none') {
-    yield* all();
-    return;
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.#z?.destroy();
+    cb(err);
   }
-  if (kind === 'zstd' && !createZstd) throw new LayerReadError(zstdReason());
-  const z = kind === 'gzip' ? zlib.createGunzip() : createZstd!();
-  const source2 = Readable.from(all());
-  source2.on('error', (err) => z.destroy(err));
-  z.on('close', () => source2.destroy());
-  source2.pipe(z);
-  yield* z as AsyncIterable<Buffer>;
+
+  #start(kind: Compression): void {
+    this.#kind = kind;
+    if (kind === 'none') return;
+    if (kind === 'zstd' && !createZstd) throw new LayerReadError(zstdReason());
+    const z = kind === 'gzip' ? zlib.createGunzip() : createZstd!();
+    z.on('data', (out: Buffer) => {
+      try {
+        this.#tar.write(out);
+      } catch (err) {
+        this.destroy(err as Error);
+      }
+    });
+    // A corrupt stream: the pending write (or _final) hears it through its callback too.
+    z.on('error', (err) => this.destroy(err));
+    this.#z = z;
+  }
+
+  #feed(chunk: Buffer, cb: (err?: Error | null) => void): void {
+    const z = this.#z;
+    if (!z) {
+      try {
+        this.#tar.write(chunk);
+      } catch (err) {
+        return cb(err as Error);
+      }
+      return cb();
+    }
+    // The callback comes once zlib has taken the whole chunk (its output already written to
+    // the tar reader by the 'data' listener).
+    z.write(chunk, (err) => cb(err ?? null));
+  }
 }
 
 export interface ReadLayerOptions {
@@ -108,15 +176,7 @@ export async function indexLayer(blob: Readable, opts: ReadLayerOptions): Promis
   if ((algorithm !== 'sha256' && algorithm !== 'sha512') || !expected) throw new LayerReadError(`unsupported digest ${opts.digest}`);
   const hash = createHash(algorithm);
   const tar = new TarIndexer(opts.maxIndexBytes !== undefined ? { maxIndexBytes: opts.maxIndexBytes } : {});
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      cb(null, chunk);
-    },
-  });
-  await pipeline(blob, tap, decompress, async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) tar.write(chunk);
-  });
+  await pipeline(blob, new LayerSink(hash, tar));
   const got = hash.digest('hex');
   if (got !== expected) throw new LayerReadError(`layer ${opts.digest.slice(0, 19)}… does not match its digest`);
   return tar.end();

@@ -96,7 +96,23 @@ export interface RegistryClientOptions {
   lookup?: LookupFunction;
   /** Told of every HTTP request sent to a registry: its status, or the error kind (metrics). */
   observe?: RequestObserver;
+  /**
+   * Bearer tokens kept (one per repository and credential; default 10000, the engine passes
+   * cache.maxEntries): the least recently used go first.
+   */
+  maxCachedTokens?: number;
+  /**
+   * Registries without an entry in `hosts` whose transport is kept (default 256). Image
+   * references name any domain they like, and each domain asked about gets a transport (a TLS
+   * context and a connection pool, ~10 KB): past this many, the least recently used one is
+   * closed (gracefully: its requests in flight finish) and made again if asked about again.
+   * Configured hosts are always kept.
+   */
+  maxCachedHosts?: number;
 }
+
+/** Default of RegistryClientOptions.maxCachedHosts. */
+export const DEFAULT_MAX_CACHED_HOSTS = 256;
 
 export interface RepoRef {
   domain: string;
@@ -192,18 +208,26 @@ export function nextLink(link: string | undefined): string | undefined {
 export class RegistryClient {
   #opts: RegistryClientOptions;
   #hosts = new Map<string, HostTransport[]>();
+  /** The domains of #hosts that are not configured, least recently used first. */
+  #unconfigured = new Set<string>();
   #pings = new Map<string, PingResult>();
   #pingsInFlight = new Map<string, Promise<PingResult>>();
-  #tokens = new TokenCache();
+  #tokens: TokenCache;
   #closed = false;
 
   constructor(opts: RegistryClientOptions = {}) {
     this.#opts = opts;
+    this.#tokens = new TokenCache(Date.now, opts.maxCachedTokens);
   }
 
   /** Token requests sent so far (metrics). */
   get tokenFetches(): number {
     return this.#tokens.fetches;
+  }
+
+  /** Domains whose transports are kept, configured or not (tests of the bound). */
+  get cachedHosts(): number {
+    return this.#hosts.size;
   }
 
   /** Resolves a tag or digest to its descriptor without downloading the manifest when possible. */
@@ -326,6 +350,7 @@ export class RegistryClient {
     this.#closed = true;
     const all = [...this.#hosts.values()].flat();
     this.#hosts.clear();
+    this.#unconfigured.clear();
     await Promise.all(all.map((t) => t.close()));
   }
 
@@ -334,6 +359,7 @@ export class RegistryClient {
     this.#closed = true;
     const all = [...this.#hosts.values()].flat();
     this.#hosts.clear();
+    this.#unconfigured.clear();
     await Promise.all(all.map((t) => t.destroy()));
   }
 
@@ -385,8 +411,12 @@ export class RegistryClient {
   #endpoints(domain: string): HostTransport[] {
     const key = domain.toLowerCase();
     const existing = this.#hosts.get(key);
-    if (existing) return existing;
-    const cfg = this.#opts.hosts?.[key] ?? this.#opts.hosts?.[domain] ?? {};
+    if (existing) {
+      if (this.#unconfigured.delete(key)) this.#unconfigured.add(key);
+      return existing;
+    }
+    const configured = this.#opts.hosts?.[key] ?? this.#opts.hosts?.[domain];
+    const cfg = configured ?? {};
     const list: HostTransport[] = [];
     for (const m of cfg.mirrors ?? []) {
       const base = parseServer(key, m.server);
@@ -399,7 +429,28 @@ export class RegistryClient {
       list.push(this.#makeTransport(key, base, cfg, [own, base.hostname], undefined));
     }
     this.#hosts.set(key, list);
+    if (!configured) {
+      this.#unconfigured.add(key);
+      this.#forgetHosts(Math.max(1, Math.floor(this.#opts.maxCachedHosts ?? DEFAULT_MAX_CACHED_HOSTS)), key);
+    }
     return list;
+  }
+
+  /** Closes the least recently used unconfigured domains' transports past `max` (never `keep`'s). */
+  #forgetHosts(max: number, keep: string): void {
+    for (const old of this.#unconfigured) {
+      if (this.#unconfigured.size <= max || old === keep) break;
+      const transports = this.#hosts.get(old) ?? [];
+      // A registry backed off after a 429 keeps its transport, and with it the back-off.
+      if (transports.some((t) => t.backoffUntil > 0)) continue;
+      this.#unconfigured.delete(old);
+      this.#hosts.delete(old);
+      for (const t of transports) {
+        this.#pings.delete(t.settings.base.href);
+        // Graceful: a request still in flight on it finishes first.
+        void t.close().catch(() => undefined);
+      }
+    }
   }
 
   #makeTransport(label: string, base: URL, cfg: RegistryEndpointConfig, names: string[], mirrorOf: string | undefined): HostTransport {

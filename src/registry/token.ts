@@ -87,15 +87,30 @@ export function tokenExpiry(now: number, expiresInS: unknown, issuedAt: unknown)
   return Math.max(now, base + lifetimeMs - margin);
 }
 
+/** Default bound of the token cache (RegistryClientOptions.maxCachedTokens). */
+export const DEFAULT_MAX_TOKENS = 10_000;
+
 export class TokenCache {
+  /** In least recently used order: a hit moves its key to the end. */
   #tokens = new Map<string, CachedToken>();
   #inflight = new Map<string, Promise<CachedToken>>();
   #now: () => number;
+  readonly #maxEntries: number;
   /** Number of token requests sent (for metrics and tests). */
   fetches = 0;
 
-  constructor(now: () => number = Date.now) {
+  /**
+   * `maxEntries` bounds the tokens kept: there is one per repository (scope) and credential, so
+   * without a bound every repository ever asked about would keep its token (1-2 KB) forever.
+   */
+  constructor(now: () => number = Date.now, maxEntries = DEFAULT_MAX_TOKENS) {
     this.#now = now;
+    this.#maxEntries = Math.max(1, Math.floor(maxEntries));
+  }
+
+  /** Tokens held (tests, metrics). */
+  get size(): number {
+    return this.#tokens.size;
   }
 
   static key(p: BearerParams, cred: Credential | undefined): string {
@@ -116,14 +131,17 @@ export class TokenCache {
   async get(transport: HostTransport, p: BearerParams, cred: Credential | undefined, deadline: Deadline): Promise<CachedToken> {
     const key = TokenCache.key(p, cred);
     const hit = this.#tokens.get(key);
-    if (hit && hit.expiresAt > this.#now()) return hit;
     if (hit) this.#tokens.delete(key);
+    if (hit && hit.expiresAt > this.#now()) {
+      this.#tokens.set(key, hit);
+      return hit;
+    }
     let shared = this.#inflight.get(key);
     if (!shared) {
       const own = new Deadline(transport.settings.timeoutMs);
       shared = this.#fetch(transport, p, cred, own)
         .then((tok) => {
-          this.#tokens.set(key, tok);
+          this.#remember(key, tok);
           return tok;
         })
         .finally(() => {
@@ -136,6 +154,16 @@ export class TokenCache {
     }
     const anonymous = !usableForToken(cred);
     return raceDeadline(shared, deadline, () => deadlineError(deadline, { host: transport.host, url: new URL(p.realm), method: 'GET', anonymous }));
+  }
+
+  /** Keeps a fresh token, dropping the least recently used ones past the bound. */
+  #remember(key: string, tok: CachedToken): void {
+    this.#tokens.delete(key);
+    this.#tokens.set(key, tok);
+    for (const oldest of this.#tokens.keys()) {
+      if (this.#tokens.size <= this.#maxEntries) break;
+      this.#tokens.delete(oldest);
+    }
   }
 
   async #fetch(transport: HostTransport, p: BearerParams, cred: Credential | undefined, deadline: Deadline): Promise<CachedToken> {
