@@ -42,11 +42,16 @@ export class FindingsMemo {
    * which checks are skipped. Not the name, and not the annotations: no check reads them (the
    * skip annotation is here as the set of skipped checks).
    */
-  key(workload: WorkloadUnderReview, targets: readonly ContainerTarget[], skip: ReadonlySet<string>): string {
+  key(workload: WorkloadUnderReview, targets: readonly ContainerTarget[], skip: ReadonlySet<string>): string | undefined {
     const spec = workload.rawPodSpec ?? [workload.podSpec, workload.containers];
     const which = targets.length === workload.containers.length ? 0 : targets.map((t) => t.path);
     const skipped = skip.size === 0 ? 0 : [...skip].sort();
-    return hash('sha256', JSON.stringify([workload.kind, workload.namespace ?? null, workload.replicas ?? null, spec, which, skipped]), 'base64');
+    try {
+      return hash('sha256', JSON.stringify([workload.kind, workload.namespace ?? null, workload.replicas ?? null, spec, which, skipped]), 'base64');
+    } catch {
+      // A spec nested deeper than JSON.stringify's stack allows: checked, never remembered.
+      return undefined;
+    }
   }
 
   get(key: string): readonly Finding[] | undefined {

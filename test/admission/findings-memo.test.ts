@@ -35,6 +35,14 @@ t.test('the key: identical templates match whatever their name; anything the che
   t.not(memo.key(w, w.containers, new Set(['probes'])), key, 'skipped checks');
 });
 
+t.test('a spec too deeply nested to serialise has no key (it is checked, never remembered)', async (t) => {
+  const memo = new FindingsMemo({ ttlMs: 1000, maxEntries: 10 });
+  let deep: unknown = [];
+  for (let i = 0; i < 20_000; i++) deep = [deep];
+  const w = workload(deploymentObject([{ name: 'app', image: 'registry.example/app:1.0', securityContext: deep as Record<string, unknown> }]));
+  t.equal(memo.key(w, w.containers, none), undefined);
+});
+
 t.test('only definite answers are remembered', async (t) => {
   const memo = new FindingsMemo({ ttlMs: 1000, maxEntries: 10 });
   const signal = new AbortController().signal;
