@@ -19,7 +19,8 @@
 // Everything is bounded: fixed request counts, per-step timeouts, only 127.0.0.1.
 // BENCH_QUICK=1 runs every step with smaller counts (a smoke test of the bench itself);
 // BENCH_ONLY=warm,cold,churn,index runs some steps; BENCH_ROUNDS=n sets the warm-path rounds;
-// BENCH_CPU_PROF=<dir> writes the servers' CPU profiles.
+// BENCH_CPU_PROF=<dir> writes the servers' CPU profiles. With taskset, the server under measurement
+// has CPU 0 to itself; everything else (this driver, the registry, the load generator) runs on CPU 1.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
@@ -55,7 +56,7 @@ const N = {
   rate: 500,
   rateCount: QUICK ? 1000 : 2000,
   rateWarmup: QUICK ? 250 : 500,
-  rounds: Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 2)),
+  rounds: Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3)),
 };
 
 // BENCH_ONLY=warm,cold,churn,index runs some of the steps (cold includes the thundering herd).
@@ -71,6 +72,10 @@ function withTimeout(p, msTimeout, what) {
 }
 
 const haveTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2;
+// CPU 0 belongs to the server under measurement alone: this driver (all its threads) and what it
+// starts unpinned (the registry, the token server) share CPU 1 with the load generator, which
+// idle during the warm path.
+if (haveTaskset) spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
 
 // Children are killed by PID if the bench ends early, whatever the way.
 const liveChildren = new Set();
