@@ -103,6 +103,8 @@ export async function startWebhook(opts: WebhookOptions): Promise<WebhookServer>
     admission: { defaultMode: 'enforce', exemptNamespaces: ['kube-system'], ...(opts.admission ?? {}) },
     registry: { ...(opts.registry ?? {}), hosts: opts.registryHosts ?? {} },
     ...(opts.kubeconfig ? { kubernetes: { kubeconfig: opts.kubeconfig } } : {}),
+    // Every review logged (a clean allow is a debug line): the harness and the tests read them.
+    log: { level: 'debug' },
     ...(opts.extraConfig ?? {}),
   };
   const configFile = join(opts.dir, 'backoff-guard.yaml');
