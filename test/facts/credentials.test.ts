@@ -18,7 +18,7 @@ import { credentialId } from '../../src/credentials/keyring.js';
 import { RegistryImageFacts } from '../../src/facts/registry-image-facts.js';
 import { parseReference } from '../../src/image/reference.js';
 import { RegistryClient } from '../../src/registry/client.js';
-import { startNginx } from '../helpers/nginx.js';
+import { proxyTo, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
 import { pushImage, seedStandardFixtures } from '../helpers/registry-fixtures.js';
 import { startRegistry } from '../helpers/registry.js';
@@ -127,14 +127,10 @@ t.test('nginx 429: the check warns, the registry is backed off, cached verdicts 
       add_header ratelimit-limit "100;w=21600" always;
       add_header ratelimit-remaining "0;w=21600" always;
       add_header retry-after 600 always;
-      proxy_pass https://127.0.0.1:${reg.port};
-      proxy_set_header Host $http_host;
-      proxy_ssl_verify off;
+      ${proxyTo(reg.port)}
     }
     location / {
-      proxy_pass https://127.0.0.1:${reg.port};
-      proxy_set_header Host $http_host;
-      proxy_ssl_verify off;
+      ${proxyTo(reg.port)}
     }
   }`,
     port,

@@ -79,3 +79,10 @@ ${servers}
   }
   return { pid: child.pid ?? -1, dir, stop };
 }
+
+/** The directives of a location that passes everything to a TLS upstream on 127.0.0.1 (a test registry). */
+export function proxyTo(port: number): string {
+  return `proxy_pass https://127.0.0.1:${port};
+      proxy_set_header Host $http_host;
+      proxy_ssl_verify off;`;
+}

@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { RegistryClient, RegistryError, type Credential } from '../../src/registry/index.js';
 import { startHangingServer, startStatusServer } from '../helpers/hanging-server.js';
-import { startNginx } from '../helpers/nginx.js';
+import { proxyTo, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
 import { pushImage, tarArchive } from '../helpers/registry-fixtures.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -157,9 +157,7 @@ t.test('behind nginx: redirect to storage on another host, chunked body, hanging
       sub_filter 'no-such-string-in-the-layer-0f9e' '';
     }
     location / {
-      proxy_pass https://127.0.0.1:${reg.port};
-      proxy_set_header Host $http_host;
-      proxy_ssl_verify off;
+      ${proxyTo(reg.port)}
     }
   }`,
     port,

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RegistryClient, RegistryError } from '../../src/registry/index.js';
-import { startNginx } from '../helpers/nginx.js';
+import { proxyTo, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
 import { pushImage } from '../helpers/registry-fixtures.js';
 import { startRegistry } from '../helpers/registry.js';
@@ -41,9 +41,7 @@ t.test('mirrors', async (t) => {
     ssl_certificate_key ${mirror.keyFile};
     access_log ${accessLog} calls;
     location / {
-      proxy_pass https://127.0.0.1:${mirror.port};
-      proxy_set_header Host $http_host;
-      proxy_ssl_verify off;
+      ${proxyTo(mirror.port)}
     }
   }`,
     port,
@@ -133,9 +131,7 @@ t.test('client certificate for a registry that requires mutual TLS', async (t) =
     ssl_client_certificate ${f('client-ca.crt')};
     ssl_verify_client on;
     location / {
-      proxy_pass https://127.0.0.1:${reg.port};
-      proxy_set_header Host $http_host;
-      proxy_ssl_verify off;
+      ${proxyTo(reg.port)}
     }
   }`,
     port,

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient, RegistryError } from '../../src/registry/index.js';
 import { startHangingServer } from '../helpers/hanging-server.js';
-import { startNginx } from '../helpers/nginx.js';
+import { proxyTo, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
 import { pushImage } from '../helpers/registry-fixtures.js';
 import { startRegistry } from '../helpers/registry.js';
@@ -44,14 +44,10 @@ t.test('429 from nginx limit_req: warn data, back off until Retry-After, resume'
       add_header ratelimit-remaining $rl_remaining always;
       add_header docker-ratelimit-source "203.0.113.7" always;
       add_header retry-after 2 always;
-      proxy_pass https://127.0.0.1:${reg.port};
-      proxy_set_header Host $http_host;
-      proxy_ssl_verify off;
+      ${proxyTo(reg.port)}
     }
     location / {
-      proxy_pass https://127.0.0.1:${reg.port};
-      proxy_set_header Host $http_host;
-      proxy_ssl_verify off;
+      ${proxyTo(reg.port)}
     }
   }`,
     port,

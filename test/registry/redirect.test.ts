@@ -7,7 +7,7 @@ import { rejection } from '../helpers/registry-errors.js';
 import { readFileSync } from 'node:fs';
 import { RegistryClient, RegistryError } from '../../src/registry/index.js';
 import { startStatusServer } from '../helpers/hanging-server.js';
-import { startNginx } from '../helpers/nginx.js';
+import { proxyTo, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
 import { seedStandardFixtures } from '../helpers/registry-fixtures.js';
 import { startRegistry } from '../helpers/registry.js';
@@ -39,9 +39,7 @@ t.test('redirects', async (t) => {
     location ^~ /v2/downgrade/ { return 307 http://127.0.0.1:${elsewhere.port}$request_uri; }
     location ^~ /v2/loop/ { return 302 https://127.0.0.1:${port}$request_uri; }
     location / {
-      proxy_pass https://127.0.0.1:${reg.port};
-      proxy_set_header Host $http_host;
-      proxy_ssl_verify off;
+      ${proxyTo(reg.port)}
     }
   }`,
     port,

@@ -13,7 +13,7 @@ import type { LookupAddress } from 'node:dns';
 import { RegistryClient, RegistryError, type ManifestRef } from '../../src/registry/index.js';
 import { checkLiteralHost, type LookupFunction } from '../../src/registry/guard.js';
 import { startStatusServer } from '../helpers/hanging-server.js';
-import { startNginx } from '../helpers/nginx.js';
+import { proxyTo, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
 import { pushImage } from '../helpers/registry-fixtures.js';
 import { startRegistry } from '../helpers/registry.js';
@@ -48,9 +48,7 @@ t.test('redirects from an allowed registry are re-checked on every hop', async (
     location ^~ /v2/to-name/ { return 307 https://trap.test:${trap.port}$request_uri; }
     location ^~ /v2/to-decimal/ { return 307 https://2852039166/latest/meta-data/; }
     location / {
-      proxy_pass https://127.0.0.1:${reg.port};
-      proxy_set_header Host $http_host;
-      proxy_ssl_verify off;
+      ${proxyTo(reg.port)}
     }
   }`,
     port,
