@@ -81,16 +81,35 @@ export function cachedReader<T extends { status: string }>(
 export type SecretReader = (namespace: string, name: string, signal: AbortSignal) => Promise<SecretRead>;
 
 export function secretReader(core: Pick<CoreV1Api, 'readNamespacedSecret'>, opts: ReaderOptions): SecretReader {
-  return cachedReader<SecretRead>(
+  return objectReader(
+    (namespace, name) => core.readNamespacedSecret({ name, namespace }),
+    (s): Extract<SecretRead, { status: 'found' }> => {
+      const data: Record<string, Buffer> = {};
+      for (const [k, v] of Object.entries(s.data ?? {})) if (typeof v === 'string') data[k] = Buffer.from(v, 'base64');
+      return s.type !== undefined ? { status: 'found', type: s.type, data } : { status: 'found', data };
+    },
+    opts,
+  );
+}
+
+/** What a reader of one namespaced object answers: what it keeps of it, missing (404), or unknown. */
+export type NamespacedRead<F> = F | { status: 'missing' } | { status: 'unknown'; reason: string };
+
+/**
+ * A cached reader of one kind of namespaced object: `get` it and keep what `found` makes of it;
+ * a 404 is "missing", any other failure "unknown" with a reason that never includes the body.
+ */
+export function objectReader<O, F extends { status: 'found' }>(
+  get: (namespace: string, name: string) => Promise<O>,
+  found: (object: O) => F,
+  opts: ReaderOptions,
+): (namespace: string, name: string, signal: AbortSignal) => Promise<NamespacedRead<F>> {
+  return cachedReader<NamespacedRead<F>>(
     async (namespace, name) => {
       try {
-        const s = await core.readNamespacedSecret({ name, namespace });
-        const data: Record<string, Buffer> = {};
-        for (const [k, v] of Object.entries(s.data ?? {})) if (typeof v === 'string') data[k] = Buffer.from(v, 'base64');
-        return s.type !== undefined ? { status: 'found', type: s.type, data } : { status: 'found', data };
+        return found(await get(namespace, name));
       } catch (err) {
-        if (apiStatus(err) === 404) return { status: 'missing' };
-        return { status: 'unknown', reason: apiFailure(err) };
+        return apiStatus(err) === 404 ? { status: 'missing' } : { status: 'unknown', reason: apiFailure(err) };
       }
     },
     opts,
@@ -98,3 +117,4 @@ export function secretReader(core: Pick<CoreV1Api, 'readNamespacedSecret'>, opts
     () => ({ status: 'unknown', reason: 'not read within the review deadline' }),
   );
 }
+
