@@ -79,6 +79,17 @@ export interface Config {
 
 const ms = (def: number, min = 0, max = 600_000) => ({ type: 'integer', minimum: min, maximum: max, default: def });
 
+/** How to reach one registry endpoint: the host itself (registry.hosts.<h>) or one of its mirrors. */
+const ENDPOINT_PROPERTIES = {
+  server: { type: 'string', pattern: '^https?://[^/?#@]+(/.*)?$' },
+  caFile: { type: 'string', minLength: 1 },
+  insecure: { type: 'boolean' },
+  allowPrivateNetwork: { type: 'boolean' },
+  timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
+  certFile: { type: 'string', minLength: 1 },
+  keyFile: { type: 'string', minLength: 1 },
+} as const;
+
 export const configSchema = {
   $id: 'backoff-guard-config',
   type: 'object',
@@ -134,13 +145,7 @@ export const configSchema = {
             type: 'object',
             additionalProperties: false,
             properties: {
-              server: { type: 'string', pattern: '^https?://[^/?#@]+(/.*)?$' },
-              caFile: { type: 'string', minLength: 1 },
-              insecure: { type: 'boolean' },
-              allowPrivateNetwork: { type: 'boolean' },
-              timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
-              certFile: { type: 'string', minLength: 1 },
-              keyFile: { type: 'string', minLength: 1 },
+              ...ENDPOINT_PROPERTIES,
               // containerd hosts.toml semantics: mirrors in order, then the upstream unless upstream: false.
               mirrors: {
                 type: 'array',
@@ -148,15 +153,7 @@ export const configSchema = {
                   type: 'object',
                   additionalProperties: false,
                   required: ['server'],
-                  properties: {
-                    server: { type: 'string', pattern: '^https?://[^/?#@]+(/.*)?$' },
-                    caFile: { type: 'string', minLength: 1 },
-                    insecure: { type: 'boolean' },
-                    allowPrivateNetwork: { type: 'boolean' },
-                    timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
-                    certFile: { type: 'string', minLength: 1 },
-                    keyFile: { type: 'string', minLength: 1 },
-                  },
+                  properties: ENDPOINT_PROPERTIES,
                 },
               },
               upstream: { type: 'boolean' },
