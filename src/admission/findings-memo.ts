@@ -101,7 +101,7 @@ export class FindingsMemo {
             },
           }
         : {}),
-      ...(pullSecrets ? { pullSecrets: { forWorkload: (q, signal) => seen(signal, pullSecrets.forWorkload(q, signal), (v: { known: boolean }) => !v.known) } } : {}),
+      ...(pullSecrets ? { pullSecrets: { forWorkload: (q, signal) => seen(signal, pullSecrets.forWorkload(q, signal), (v: { known: boolean; lasting?: boolean }) => !v.known && !v.lasting) } } : {}),
       ...(nodeImages ? { nodeImages: { presence: (ref, signal) => seen(signal, nodeImages.presence(ref, signal), (v: unknown) => v === undefined) } } : {}),
     };
   }

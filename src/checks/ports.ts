@@ -85,6 +85,8 @@ export interface PullSecretsView {
   /** False when the secrets could not be read (no cluster access, forbidden, deadline): `reason` says why. */
   known: boolean;
   reason?: string;
+  /** `known` is false for the life of this process (no Kubernetes API at all), not for a passing failure. */
+  lasting?: boolean;
   /**
    * Where the secret names come from: the pod itself (the ServiceAccount plugin already copied
    * the account's), the template's own list, the template's service account, a docker config

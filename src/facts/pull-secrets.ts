@@ -48,7 +48,7 @@ export class ClusterPullSecrets implements PullSecrets {
     const empty = { names: [] as string[], missing: [] as string[], ignored: [], invalid: [] };
     const unknown = (reason: string, from: PullSecretsView['from'] = q.kind === 'Pod' ? 'pod' : 'template'): PullSecretsView =>
       view({ known: false, reason, from, ...empty, names: unique(q.imagePullSecrets) }, [node]);
-    if (!this.sources) return unknown(this.opts.unavailableReason ?? 'no Kubernetes API access');
+    if (!this.sources) return { ...unknown(this.opts.unavailableReason ?? 'no Kubernetes API access'), lasting: true };
     const namespace = q.namespace;
     if (!namespace) return unknown('the namespace is not known');
 

@@ -85,6 +85,7 @@ t.test('watched ports: a "cannot tell" from any provider makes that review unmem
     ['config map unknown', (p, s) => p.objects!.configMap('ns', 'cm', s), true],
     ['config map missing (certain)', (p, s) => p.objects!.secret('ns', 's', s), false],
     ['pull secrets unreadable', (p, s) => p.pullSecrets!.forWorkload({ kind: 'Pod', imagePullSecrets: [] }, s), true],
+    ['no Kubernetes API at all (lasting: the answer cannot change)', (p, s) => p.pullSecrets!.forWorkload({ kind: 'Pod', namespace: 'lasting', imagePullSecrets: [] }, s), false],
     ['nodes unlisted', (p, s) => p.nodeImages!.presence(ref, s), true],
     ['a provider that throws', (p, s) => p.nodeArchitectures!(s).catch(() => undefined), true],
   ];
@@ -92,7 +93,9 @@ t.test('watched ports: a "cannot tell" from any provider makes that review unmem
     images: { lookup: async (r) => lookups[r.path]! },
     inspector: { config: async () => ({ status: 'unknown', reason: 'r' }), files: async () => ({ status: 'unknown', reason: 'r' }) },
     objects: { configMap: async () => ({ status: 'unknown', reason: 'r' }), secret: async () => ({ status: 'missing' }) },
-    pullSecrets: { forWorkload: async () => ({ known: false, reason: 'forbidden', from: 'none', names: [], missing: [], ignored: [], invalid: [], credentialsFor: () => [] }) },
+    pullSecrets: {
+      forWorkload: async (q) => ({ known: false, reason: 'forbidden', ...(q.namespace === 'lasting' ? { lasting: true } : {}), from: 'none', names: [], missing: [], ignored: [], invalid: [], credentialsFor: () => [] }),
+    },
     nodeImages: { presence: async () => undefined },
     nodeArchitectures: async () => {
       throw new Error('boom');

@@ -77,6 +77,7 @@ t.test('missing, wrong type and unparsable secrets are reported, the others stil
 t.test('a secret that cannot be read makes the view unknown (judged as without access)', async (t) => {
   const v = await ps.forWorkload({ kind: 'Pod', namespace: 'locked', imagePullSecrets: ['any'] }, signal);
   t.match(v, { known: false, reason: 'secret locked/any: forbidden (the webhook needs get on this resource)' });
+  t.equal(v.lasting, undefined, 'a refused read is passing: not lasting');
   t.same(users(v, 'registry.corp.example/a:1'), ['node credentials config.json#registry.corp.example=n'], "the nodes' credentials still apply");
 });
 
@@ -84,6 +85,7 @@ t.test('no cluster access: unknown, with the reason', async (t) => {
   const none = new ClusterPullSecrets(undefined, { unavailableReason: 'no in-cluster service account and no kubeconfig configured' });
   const v = await none.forWorkload({ kind: 'Pod', namespace: 'app', imagePullSecrets: ['quay'] }, signal);
   t.match(v, { known: false, reason: 'no in-cluster service account and no kubeconfig configured', names: ['quay'] });
+  t.equal(v.lasting, true, 'it will not change while the process lives');
   t.same(v.credentialsFor(parseReference('quay.io/a/b:1')), []);
 });
 
