@@ -347,20 +347,20 @@ export class RegistryClient {
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    const all = [...this.#hosts.values()].flat();
-    this.#hosts.clear();
-    this.#unconfigured.clear();
-    await Promise.all(all.map((t) => t.close()));
+    await this.#shutdown('close');
   }
 
   /** Like close(), but aborts requests still in flight (shutdown: nobody waits for their answers). */
   async destroy(): Promise<void> {
+    await this.#shutdown('destroy');
+  }
+
+  async #shutdown(how: 'close' | 'destroy'): Promise<void> {
     this.#closed = true;
     const all = [...this.#hosts.values()].flat();
     this.#hosts.clear();
     this.#unconfigured.clear();
-    await Promise.all(all.map((t) => t.destroy()));
+    await Promise.all(all.map((t) => t[how]()));
   }
 
   // ---- internals ----
