@@ -15,12 +15,13 @@ import { officialImages, suggestOfficialImage } from '../image/official-images.j
 import { isOfficialLibrary, type ImageReference } from '../image/reference.js';
 import type { Credential, ManifestDescriptor, RegistryClient } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
+import { credentialId } from '../credentials/keyring.js';
 import { matchesAny } from '../util/host-glob.js';
 import { SingleFlight } from '../util/single-flight.js';
 import { TtlCache } from '../util/ttl-cache.js';
 
 export interface ImageFactsOptions {
-  registry: Pick<RegistryClient, 'headManifest' | 'listTags'> & Partial<Pick<RegistryClient, 'getManifest'>>;
+  registry: Pick<RegistryClient, 'headManifest' | 'listTags'> & Partial<Pick<RegistryClient, 'getManifest' | 'listRepositories'>>;
   /**
    * Someone needs the manifest itself (the image inspector): lookups then GET it instead of HEAD
    * (one request instead of two) and hand over the verified body.
@@ -36,9 +37,18 @@ export interface ImageFactsOptions {
   /** Warn when a registry's remaining pull quota is below this (default 10). */
   rateLimitWarnBelow?: number;
   now?: () => number;
+  /**
+   * "Did you mean" for a missing repository from the registry's catalog (/v2/_catalog): at most
+   * `maxRepositories` names read (default 10000), kept `ttlMs` (default 10 min) per registry and
+   * credential. Skipped for Docker Hub (no catalog; the Official Images list serves there).
+   */
+  catalog?: { maxRepositories?: number; ttlMs?: number };
 }
 
 const TAG_SUGGESTION_LIST_MAX = 1000;
+const CATALOG_MAX = 10_000;
+const CATALOG_TTL_MS = 10 * 60_000;
+const CATALOG_MAX_REGISTRIES = 256;
 
 const NETWORK_WORDS: Record<string, string> = {
   OFFLINE: 'was not asked (offline mode)',
@@ -73,9 +83,44 @@ function describeFailure(e: RegistryError): string {
 export class RegistryImageFacts implements ImageFacts {
   private readonly cache: TtlCache<string, ImageLookup>;
   private readonly flights = new SingleFlight<string, ImageLookup>();
+  /** Repository names per registry and credential; null: the registry would not list them. */
+  private readonly catalogs = new TtlCache<string, string[] | null>(CATALOG_MAX_REGISTRIES);
+  private readonly catalogFlights = new SingleFlight<string, string[] | null>();
 
   constructor(private readonly opts: ImageFactsOptions) {
     this.cache = new TtlCache(opts.cache.maxEntries);
+  }
+
+  /** The names of the repositories the registry lists to this credential, or null (denied, absent, failed). */
+  private async catalog(domain: string, credential: Credential | undefined): Promise<string[] | null> {
+    const list = this.opts.registry.listRepositories;
+    if (!list || domain === 'docker.io') return null;
+    const key = `${domain}#${credential ? credentialId(credential) : 'anonymous'}`;
+    const cached = this.catalogs.get(key);
+    if (cached !== undefined) return cached;
+    return this.catalogFlights.do(key, async () => {
+      let names: string[] | null;
+      try {
+        names = await list.call(this.opts.registry, domain, { max: this.opts.catalog?.maxRepositories ?? CATALOG_MAX, ...(credential ? { credential } : {}) });
+      } catch {
+        // 401/403 (not granted), 404 (no catalog API), or a failure: no hint, and do not ask
+        // again for a while.
+        names = null;
+      }
+      this.catalogs.set(key, names, this.opts.catalog?.ttlMs ?? CATALOG_TTL_MS);
+      return names;
+    });
+  }
+
+  /** Suggestions for a repository that does not exist: Official Images on Docker Hub, the catalog elsewhere. */
+  private async repositorySuggestions(ref: ImageReference, credential: Credential | undefined): Promise<string[]> {
+    if (isOfficialLibrary(ref)) return suggestOfficialImage(ref.path);
+    const names = await this.catalog(ref.domain, credential);
+    if (!names) return [];
+    // A typo is in one part of the path: allow the edits a name of the last part's length
+    // would (a third of it), so "library/ngiinx" finds "library/nginx" and not "library/alpine".
+    const last = ref.path.slice(ref.path.lastIndexOf('/') + 1);
+    return closestMatches(ref.path, names, { maxDistance: Math.max(1, Math.floor(Array.from(last).length / 3)) });
   }
 
   get cacheStats(): { hits: number; misses: number; size: number } {
@@ -213,26 +258,14 @@ export class RegistryImageFacts implements ImageFacts {
   private async whatIsMissing(ref: ImageReference, err: RegistryError, credential?: Credential): Promise<ImageLookup> {
     const registry = ref.domain;
     if (err.codes.includes('NAME_UNKNOWN')) {
-      return {
-        status: 'not-found',
-        registry,
-        what: 'repository',
-        suggestions: isOfficialLibrary(ref) ? suggestOfficialImage(ref.path) : [],
-        source: 'registry',
-      };
+      return { status: 'not-found', registry, what: 'repository', suggestions: await this.repositorySuggestions(ref, credential), source: 'registry' };
     }
     let tags: string[] | undefined;
     try {
       tags = await this.opts.registry.listTags({ domain: ref.domain, path: ref.path }, { max: TAG_SUGGESTION_LIST_MAX, ...(credential ? { credential } : {}) });
     } catch (e) {
       if (e instanceof RegistryError && e.kind === 'not-found') {
-        return {
-          status: 'not-found',
-          registry,
-          what: 'repository',
-          suggestions: isOfficialLibrary(ref) ? suggestOfficialImage(ref.path) : [],
-          source: 'registry',
-        };
+        return { status: 'not-found', registry, what: 'repository', suggestions: await this.repositorySuggestions(ref, credential), source: 'registry' };
       }
       tags = undefined; // the manifest is missing either way; only the hint is lost
     }

@@ -297,40 +297,56 @@ export class RegistryClient {
   /** Lists tags, following Link pagination until `max` tags (default 1000). */
   async listTags(repo: RepoRef, opts: ListTagsOptions = {}): Promise<string[]> {
     const max = Math.max(1, Math.floor(opts.max ?? 1000));
-    return this.#across(repo, opts, async (call) => {
-      const base = call.transport.settings.base;
-      let url: URL | undefined = this.#url(call, `/v2/${repo.path}/tags/list`);
-      url.searchParams.set('n', String(Math.max(1, Math.floor(opts.pageSize ?? Math.min(max, 1000)))));
-      const tags: string[] = [];
-      const seen = new Set<string>();
-      while (url && tags.length < max) {
-        if (seen.has(url.href)) break; // a server linking to itself must not loop us forever
-        seen.add(url.href);
-        const { res, auth } = await this.#authorized(call, { method: 'GET', url, accept: 'application/json', maxBody: MAX_TAGS_PAGE_BYTES });
-        if (res.status !== 200) throw this.#responseError(call, res, auth, 'GET');
-        let page: { tags?: unknown };
-        try {
-          page = JSON.parse(res.body.toString('utf8')) as { tags?: unknown };
-        } catch (cause) {
-          throw new RegistryError({ kind: 'protocol', host: call.transport.host, url, method: 'GET', status: res.status, anonymous: auth.anonymous, summary: 'tag list is not JSON', cause });
-        }
-        // Distribution answers "tags": null for a repository whose tags were all deleted.
-        const pageTags = Array.isArray(page?.tags) ? page.tags.filter((x): x is string => typeof x === 'string') : [];
-        for (const tag of pageTags) {
-          if (tags.length >= max) break;
-          tags.push(tag);
-        }
-        const link = nextLink(headerValue(res.headers, 'link'));
-        if (link === undefined || pageTags.length === 0) break;
-        const next = new URL(link, res.url);
-        // Pagination must stay on the registry: a Link to another origin would receive our token.
-        if (next.origin !== base.origin) {
-          throw new RegistryError({ kind: 'protocol', host: call.transport.host, url, method: 'GET', anonymous: auth.anonymous, summary: 'tag list pagination points to another origin' });
-        }
-        url = next;
+    return this.#across(repo, opts, (call) => this.#paginate(call, `/v2/${repo.path}/tags/list`, 'tags', max, opts.pageSize));
+  }
+
+  /**
+   * Lists the registry's repositories (`GET /v2/_catalog`, distribution's catalog API), following
+   * Link pagination until `max` names (default 10000). Under token auth it asks for the scope
+   * `registry:catalog:*`; registries that do not offer a catalog (Docker Hub) or do not grant it
+   * answer 401, 403 or 404, thrown as a RegistryError like any other.
+   */
+  async listRepositories(domain: string, opts: ListTagsOptions = {}): Promise<string[]> {
+    const max = Math.max(1, Math.floor(opts.max ?? 10_000));
+    return this.#across({ domain }, opts, (call) => this.#paginate(call, '/v2/_catalog', 'repositories', max, opts.pageSize), 'registry:catalog:*');
+  }
+
+  /** GETs a JSON list page by page (`n`, rel="next" links on the same origin) until `max` items. */
+  async #paginate(call: Call, path: string, field: 'tags' | 'repositories', max: number, pageSize: number | undefined): Promise<string[]> {
+    const base = call.transport.settings.base;
+    let url: URL | undefined = this.#url(call, path);
+    url.searchParams.set('n', String(Math.max(1, Math.floor(pageSize ?? Math.min(max, 1000)))));
+    const items: string[] = [];
+    const seen = new Set<string>();
+    const what = field === 'tags' ? 'tag list' : 'repository catalog';
+    while (url && items.length < max) {
+      if (seen.has(url.href)) break; // a server linking to itself must not loop us forever
+      seen.add(url.href);
+      const { res, auth } = await this.#authorized(call, { method: 'GET', url, accept: 'application/json', maxBody: MAX_TAGS_PAGE_BYTES });
+      if (res.status !== 200) throw this.#responseError(call, res, auth, 'GET');
+      let page: Record<string, unknown>;
+      try {
+        page = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
+      } catch (cause) {
+        throw new RegistryError({ kind: 'protocol', host: call.transport.host, url, method: 'GET', status: res.status, anonymous: auth.anonymous, summary: `${what} is not JSON`, cause });
       }
-      return tags;
-    });
+      // Distribution answers "tags": null for a repository whose tags were all deleted.
+      const list = page?.[field];
+      const pageItems = Array.isArray(list) ? list.filter((x): x is string => typeof x === 'string') : [];
+      for (const item of pageItems) {
+        if (items.length >= max) break;
+        items.push(item);
+      }
+      const link = nextLink(headerValue(res.headers, 'link'));
+      if (link === undefined || pageItems.length === 0) break;
+      const next = new URL(link, res.url);
+      // Pagination must stay on the registry: a Link to another origin would receive our token.
+      if (next.origin !== base.origin) {
+        throw new RegistryError({ kind: 'protocol', host: call.transport.host, url, method: 'GET', anonymous: auth.anonymous, summary: `${what} pagination points to another origin` });
+      }
+      url = next;
+    }
+    return items;
   }
 
   /** Epoch ms until which the domain's endpoints are all backed off after 429s (0: none is). */
@@ -370,9 +386,9 @@ export class RegistryClient {
    * upstream), each under its own deadline, until one succeeds; containerd's rule for the
    * error when none does.
    */
-  async #across<T>(repo: RepoRef, opts: CallOptions, op: (call: Call) => Promise<T>): Promise<T> {
+  async #across<T>(repo: { domain: string; path?: string }, opts: CallOptions, op: (call: Call) => Promise<T>, scope = `repository:${repo.path}:pull`): Promise<T> {
     checkDomain(repo.domain);
-    checkRepository(repo.domain, repo.path);
+    if (repo.path !== undefined) checkRepository(repo.domain, repo.path);
     if (this.#closed) throw new RegistryError({ kind: 'network', host: repo.domain, anonymous: true, summary: 'client is closed' });
     const endpoints = this.#endpoints(repo.domain);
     if (endpoints.length === 0) {
@@ -383,7 +399,7 @@ export class RegistryClient {
     for (const transport of endpoints) {
       const call: Call = {
         transport,
-        scope: `repository:${repo.path}:pull`,
+        scope,
         credential: opts.credential,
         deadline: new Deadline(transport.settings.timeoutMs, opts.signal),
         secrets: credentialSecrets(opts.credential),

@@ -143,6 +143,11 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
   let connectionCount = 0;
 
   function grant(user: string | undefined, requested: ResourceActions): ResourceActions | undefined {
+    // The catalog (scope registry:catalog:*): only to signed-in users with no access list, as
+    // registries commonly reserve it for administrators; never to anonymous clients.
+    if (requested.type === 'registry' && requested.name === 'catalog') {
+      return user !== undefined && opts.access?.[user] === undefined ? { type: 'registry', name: 'catalog', actions: ['*'] } : undefined;
+    }
     if (requested.type !== 'repository') return undefined;
     let allowed: string[];
     if (user === undefined) {
