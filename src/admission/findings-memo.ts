@@ -47,7 +47,7 @@ export class FindingsMemo {
     const which = targets.length === workload.containers.length ? 0 : targets.map((t) => t.path);
     const skipped = skip.size === 0 ? 0 : [...skip].sort();
     try {
-      return hash('sha256', JSON.stringify([workload.kind, workload.namespace ?? null, workload.replicas ?? null, spec, which, skipped]), 'base64');
+      return hash('sha256', JSON.stringify([workload.kind, workload.namespace ?? null, workload.replicas ?? null, workload.backoffLimit ?? null, workload.controllerKind ?? null, spec, which, skipped]), 'base64');
     } catch {
       // A spec nested deeper than JSON.stringify's stack allows: checked, never remembered.
       return undefined;

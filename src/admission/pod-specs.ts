@@ -107,6 +107,20 @@ function listContainers(spec: Obj, specPath: string): ContainerTarget[] {
   return out;
 }
 
+/** A Job's spec.backoffLimit, or a CronJob's spec.jobTemplate.spec.backoffLimit. */
+function backoffLimitOf(kind: string, object: Record<string, unknown>): { backoffLimit?: number } {
+  const spec = kind === 'Job' ? dig(object, ['spec']) : kind === 'CronJob' ? dig(object, ['spec', 'jobTemplate', 'spec']) : undefined;
+  const v = isObj(spec) ? spec.backoffLimit : undefined;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? { backoffLimit: v } : {};
+}
+
+/** The controlling owner's kind (a Pod made by a Job says "Job"). */
+function controllerOf(metadata: Record<string, unknown>): { controllerKind?: string } {
+  if (!Array.isArray(metadata.ownerReferences)) return {};
+  for (const o of metadata.ownerReferences) if (isObj(o) && o.controller === true && typeof o.kind === 'string') return { controllerKind: o.kind };
+  return {};
+}
+
 /**
  * The pod spec and containers of `object` if its kind carries one, else undefined.
  * `kind` is the request's kind (request.kind.kind), which is authoritative over object.kind.
@@ -136,6 +150,8 @@ export function extractWorkload(kind: string, object: unknown): WorkloadUnderRev
     name: typeof metadata.name === 'string' ? metadata.name : typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '',
     namespace: typeof metadata.namespace === 'string' ? metadata.namespace : undefined,
     ...(isObj(object.spec) && typeof object.spec.replicas === 'number' && Number.isInteger(object.spec.replicas) ? { replicas: object.spec.replicas } : {}),
+    ...backoffLimitOf(kind, object),
+    ...controllerOf(metadata),
     annotations: { ...stringRecord(metadata.annotations), ...stringRecord(isObj(templateMeta) ? templateMeta.annotations : undefined) },
     podSpec,
     containers: listContainers(spec, specPath),

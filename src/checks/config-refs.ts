@@ -5,6 +5,7 @@
 // ContainerCreating (volumes: `MountVolume.SetUp failed for volume "v" : configmap "x" not
 // found`). A warning only: `kubectl apply -f dir/` creates the ConfigMap and the Deployment in
 // one go, in an order the webhook cannot see, and the pod starts once the object appears.
+import { outcome } from './consequence.js';
 import { q, text } from './image-context.js';
 import type { CheckPorts, NamespacedObjectLookup } from './ports.js';
 import type { Check, Finding } from './types.js';
@@ -88,13 +89,14 @@ export const configRefs: Check<CheckPorts> = {
     };
     const out: Finding[] = [];
     const c = input.target.container;
+    const refused = (words: string): string => outcome(input, 'create', `CreateContainerConfigError (${words})`).text;
     for (const r of refs) {
       const found = await lookup(r);
       if (found.status === 'unknown') continue;
       const lower = r.kind === 'ConfigMap' ? 'configmap' : 'secret';
       if (found.status === 'missing') {
-        const effect = r.volume ? `the pod stays ContainerCreating (MountVolume.SetUp failed: ${lower} ${q(r.name)} not found)` : `CreateContainerConfigError (${lower} ${q(r.name)} not found)`;
-        out.push({ checkId: ID, container: c.name, certainty: 'likely', message: `${r.kind} ${q(r.name)} (${r.by}) is not in namespace ${q(namespace)}: ${effect} until it exists; fix: create it first, or mark it optional` });
+        const effect = r.volume ? `the pod stays ContainerCreating (MountVolume.SetUp failed: ${lower} ${q(r.name)} not found) until it exists` : refused(`${lower} ${q(r.name)} not found`);
+        out.push({ checkId: ID, container: c.name, certainty: 'likely', message: `${r.kind} ${q(r.name)} (${r.by}) is not in namespace ${q(namespace)}: ${effect}`, fix: 'create it first, or mark it optional' });
         continue;
       }
       const missingKeys = r.keys.filter((k) => !found.keys.includes(k));
@@ -102,8 +104,8 @@ export const configRefs: Check<CheckPorts> = {
         const k = missingKeys[0]!;
         const effect = r.volume
           ? `the pod stays ContainerCreating (MountVolume.SetUp failed: ${r.kind === 'ConfigMap' ? 'configmap references non-existent config key' : 'references non-existent secret key'}: ${k})`
-          : `CreateContainerConfigError (couldn't find key ${k} in ${r.kind} ${namespace}/${r.name})`;
-        out.push({ checkId: ID, container: c.name, certainty: 'likely', message: `${r.kind} ${q(r.name)} has no key ${q(k)} (${r.by}): ${effect}; fix: add the key or correct its name` });
+          : refused(`couldn't find key ${k} in ${r.kind} ${namespace}/${r.name}`);
+        out.push({ checkId: ID, container: c.name, certainty: 'likely', message: `${r.kind} ${q(r.name)} has no key ${q(k)} (${r.by}): ${effect}`, fix: 'add the key or correct its name' });
       }
     }
     return out;

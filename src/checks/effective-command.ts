@@ -2,6 +2,7 @@
 // be empty. containerd's CRI plugin (WithProcessArgs): `command` replaces ENTRYPOINT and drops
 // CMD, `args` alone replaces CMD, ENTRYPOINT [""] counts as none; nothing left is
 // `failed to generate spec: no command specified` (CreateContainerError, retried forever).
+import { outcome } from './consequence.js';
 import { effectiveArgv, imageConfigFor, q } from './image-context.js';
 import type { CheckPorts } from './ports.js';
 import type { Check, Finding } from './types.js';
@@ -25,7 +26,9 @@ export const effectiveCommand: Check<CheckPorts> = {
         checkId: ID,
         container: c.name,
         certainty: 'certain',
-        message: `image ${q(input.image!.original)} has no ${emptyEntrypoint ? 'ENTRYPOINT (it is [""])' : 'ENTRYPOINT'} and no CMD, and the container sets no command: the runtime fails with "failed to generate spec: no command specified" (CreateContainerError); fix: set command: ["/path/to/program"] in the container`,
+        message: `the image has no ${emptyEntrypoint ? 'ENTRYPOINT (it is [""])' : 'ENTRYPOINT'} and no CMD, and the container sets no command: the runtime fails with "failed to generate spec: no command specified" (${outcome(input, 'create', 'CreateContainerError').text})`,
+        fix: 'set command: ["/path/to/program"] in the container',
+        detail: `image ${q(input.image!.original)}`,
       },
     ];
   },

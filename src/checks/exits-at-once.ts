@@ -7,19 +7,27 @@
 // Under restartPolicy OnFailure only a failing process is restarted.
 import { commandSanity } from './command-sanity.js';
 import { analyzeArgv, analyzeScript, basename, parseScript, shellInvocation, shellLanguage, type ScriptVerdict } from './shell-analysis.js';
-import { list, q, restartsWhenDone } from './image-context.js';
+import { BACKOFF_INITIAL_S, BACKOFF_MAX_S, BACKOFF_RESET_S, duration, outcome, situation, type Situation } from './consequence.js';
+import { list, q } from './image-context.js';
 import type { CheckPorts } from './ports.js';
 import { runArgv, short } from './shell-script.js';
-import type { Check, Finding } from './types.js';
+import type { Check, CheckInput, Finding } from './types.js';
 
 export const ID = 'exits-at-once';
 
+function whyRestarted(input: CheckInput, s: Situation): string {
+  if (s.role === 'sidecar') return 'sidecars are always restarted';
+  if (s.restart === 'on-failure') return 'restartPolicy is OnFailure';
+  if (s.restart === 'never') return s.job ? 'a Job counts every failed pod' : 'restartPolicy is Never';
+  return input.workload.kind === 'Pod' ? 'restartPolicy is Always' : `a ${input.workload.kind}'s pods always restart`;
+}
+
 export const exitsAtOnce: Check<CheckPorts> = {
   id: ID,
-  description: 'under restartPolicy Always the main process must not end at once (echo, true, sleep 5...: CrashLoopBackOff)',
+  description: 'the main process must not end at once where it is restarted (echo, true, sleep 5 under restartPolicy Always: CrashLoopBackOff), nor always fail',
   async run(input, ports): Promise<Finding[]> {
-    const policy = restartsWhenDone(input);
-    if (policy === 'never') return [];
+    const s = situation(input);
+    if (s.role === 'ephemeral') return [];
     const argv = await runArgv(input, ports);
     if (!argv || argv.length === 0) return [];
     const c = input.target.container;
@@ -38,22 +46,33 @@ export const exitsAtOnce: Check<CheckPorts> = {
     } else if (shellLanguage(argv[0]!) && argv.slice(1).every((a) => /^-[ilsx]+$/.test(a))) {
       // An interactive shell reads commands from stdin; without `stdin: true` that is empty.
       if (c.stdin === true) return [];
-      verdict = { quick: 'certain', alwaysFails: false, alwaysSucceeds: true };
+      verdict = { quick: 'certain', alwaysFails: false, alwaysSucceeds: true, seconds: 0 };
       what = `${list(argv)}, a shell with no script and no stdin,`;
     } else {
       verdict = analyzeArgv(argv);
       what = `the main process ${list(argv.slice(0, 4))}${argv.length > 4 ? ' …' : ''}`;
     }
-    if (verdict.quick === 'no') return [];
-    if (policy === 'on-failure' && !verdict.alwaysFails) return [];
+    if (verdict.quick === 'no' || verdict.seconds >= BACKOFF_RESET_S) return [];
+    const failure = verdict.alwaysFails ? 'error' : 'completed';
+    const o = outcome(input, failure, verdict.alwaysFails || verdict.alwaysSucceeds ? undefined : 'Completed or Error');
+    // Ending is a failure where the kubelet restarts it (or, for a status that is always
+    // non-zero, wherever it runs); a Job's or a Never pod's process is meant to end.
+    if (!o.fails || (!o.restarts && !verdict.alwaysFails)) return [];
     const status = verdict.alwaysSucceeds ? ' (exit status 0)' : verdict.alwaysFails ? ' (non-zero exit status)' : '';
-    const restart = policy === 'always' ? (input.target.sidecar ? 'sidecars are restarted' : `${input.workload.kind === 'Pod' ? 'restartPolicy is Always' : `a ${input.workload.kind}'s pods always restart`}`) : 'restartPolicy is OnFailure';
+    const long = verdict.seconds >= 60;
+    const ends = verdict.seconds > 0 ? `ends after about ${duration(verdict.seconds)}` : verdict.quick === 'certain' ? 'ends at once' : 'ends soon';
+    // Runs shorter than the reset window keep the back-off growing (kubelet restart back-off).
+    const backoff =
+      o.restarts && verdict.seconds >= BACKOFF_INITIAL_S
+        ? `: the kubelet restarts it with a back-off of ${BACKOFF_INITIAL_S} s doubling up to ${BACKOFF_MAX_S / 60} min, as runs under ${BACKOFF_RESET_S / 60} min do not reset it (${o.text})`
+        : `: ${o.text}`;
     return [
       {
         checkId: ID,
         container: c.name,
-        certainty: verdict.quick === 'certain' ? 'certain' : 'likely',
-        message: `${what} ${verdict.quick === 'certain' ? 'ends at once' : 'ends soon'}${status} and ${restart}: "Back-off restarting failed container" (CrashLoopBackOff); fix: run a long-lived process (or "sleep infinity" for a debug pod), or use a Job`,
+        certainty: verdict.quick === 'certain' && !long ? 'certain' : 'likely',
+        message: `${what} ${ends}${status} and ${whyRestarted(input, s)}${backoff}`,
+        fix: o.restarts ? 'run a long-lived process (or "sleep infinity" for a debug pod), or use a Job' : 'make the command do its work and exit 0',
       },
     ];
   },

@@ -111,16 +111,6 @@ export function argvFromSpec(container: Pick<ContainerSpec, 'command' | 'args'>)
   return container.command && container.command.length > 0 ? [...container.command, ...(container.args ?? [])] : undefined;
 }
 
-/** Restarted when it exits: restartPolicy Always (the default; every controller but Job), or a sidecar. */
-export function restartsWhenDone(input: CheckInput): 'always' | 'on-failure' | 'never' {
-  if (input.target.sidecar) return 'always';
-  if (input.target.kind !== 'container') return 'never'; // init containers are meant to end; ephemeral ones are not restarted
-  const kind = input.workload.kind;
-  const policy = input.workload.podSpec.restartPolicy ?? (kind === 'Job' || kind === 'CronJob' ? 'Never' : 'Always');
-  if (kind === 'Job' || kind === 'CronJob') return 'never'; // a Job's pods are meant to end; failures are the Job's backoffLimit
-  return policy === 'Always' ? 'always' : policy === 'OnFailure' ? 'on-failure' : 'never';
-}
-
 /** The container env's literal value of a variable (valueFrom cannot be known), else undefined. */
 export function containerEnv(container: ContainerSpec, name: string): string | undefined {
   for (const e of container.env ?? []) if (e.name === name && typeof e.value === 'string') return e.value;

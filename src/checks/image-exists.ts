@@ -13,6 +13,7 @@
 //     pod's secrets;
 //   - every matching credential refused: deny "credentials in secret ns/name were rejected by R";
 //   - registries whose credentials live on the nodes: warnings only.
+import { outcome } from './consequence.js';
 import type { ImageReference } from '../image/reference.js';
 import type { CheckPorts, CredentialRef, ImageLookup, NodeImagePresence, PullSecretsView } from './ports.js';
 import type { Check, CheckInput, Finding } from './types.js';
@@ -41,9 +42,15 @@ function rewrite(ref: ImageReference, lookup: ImageLookup & { suggestions: strin
   });
 }
 
+/** "did you mean "a" or "b"?", or '' when there is nothing close. */
 function didYouMean(list: string[]): string {
   if (list.length === 0) return '';
-  return `; did you mean ${list.map(q).join(' or ')}?`;
+  return `did you mean ${list.map(q).join(' or ')}?`;
+}
+
+/** The fix for a wrong name: the close names the registry has, else a plain instruction. */
+function nameFix(hint: string, otherwise: string): string {
+  return hint ? `${otherwise}; ${hint}` : otherwise;
 }
 
 /** Pods carry their service account's pull secrets already (ServiceAccount admission plugin); templates do not. */
@@ -135,10 +142,17 @@ export const imageExists: Check<CheckPorts> = {
     const ref = input.image;
     if (!ref) return [];
     const container = input.target.container.name;
-    const make = (certainty: Finding['certainty'], message: string): Finding => ({ checkId: ID, container, certainty, message });
-    const finding = (certainty: Finding['certainty'], message: string): Finding[] => [make(certainty, message)];
+    const make = (certainty: Finding['certainty'], message: string, fix?: string, detail?: string): Finding => ({
+      checkId: ID,
+      container,
+      certainty,
+      message,
+      ...(fix ? { fix } : {}),
+      ...(detail ? { detail } : {}),
+    });
     const image = q(ref.original);
     const podSpec = input.workload.podSpec;
+    const pulls = outcome(input, 'pull').text;
 
     const view = ports.pullSecrets
       ? await ports.pullSecrets.forWorkload(
@@ -168,7 +182,8 @@ export const imageExists: Check<CheckPorts> = {
             out.push(
               make(
                 'likely',
-                `${lookup.registry} has ${rl.remaining} pull${rl.remaining === 1 ? '' : 's'} left${rl.limit !== undefined ? ` of ${rl.limit}` : ''}${window}, this rollout needs up to ${need}: pods may hit 429 toomanyrequests, then ImagePullBackOff`,
+                `${lookup.registry} has ${rl.remaining} pull${rl.remaining === 1 ? '' : 's'} left${rl.limit !== undefined ? ` of ${rl.limit}` : ''}${window}, this rollout needs up to ${need}: pulls may fail with 429 toomanyrequests (${pulls})`,
+                'authenticate the pulls or use a registry mirror',
               ),
             );
           }
@@ -184,18 +199,20 @@ export const imageExists: Check<CheckPorts> = {
             ...out,
             make(
               'likely',
-              `${p ? '' : `image ${image} `}not in ${lookup.registry} and imagePullPolicy is Never: it starts only where preloaded${p ? ` (${nodesPhrase(p)})` : ''}, elsewhere ErrImageNeverPull${hint}`,
+              `${p ? '' : `image ${image} `}not in ${lookup.registry} and imagePullPolicy is Never: it starts only where preloaded${p ? ` (${nodesPhrase(p)})` : ''}, elsewhere ErrImageNeverPull`,
+              nameFix(hint, 'preload it on every node, or push it'),
             ),
           ];
         }
+        // The image is named once: the runtime's words below carry its full name already.
         const why =
           lookup.what === 'tag'
-            ? `tag ${q(ref.tag ?? ref.reference)} does not exist in ${ref.name}`
+            ? `tag ${q(ref.tag ?? ref.reference)} does not exist`
             : lookup.what === 'manifest'
-              ? `digest ${ref.digest} does not exist in ${ref.name}`
+              ? 'no manifest has that digest'
               : lookup.source === 'official-images-list'
-                ? `${ref.name} is not a Docker Official Image, so it cannot exist`
-                : `repository ${ref.name} does not exist`;
+                ? `${q(ref.path.replace(/^library\//, ''))} is not a Docker Official Image, so it cannot exist`
+                : 'the repository does not exist';
         // Node cache: with IfNotPresent, nodes that already hold the image start the pod.
         if (policy === 'IfNotPresent') {
           const p = await presence();
@@ -204,7 +221,8 @@ export const imageExists: Check<CheckPorts> = {
               ...out,
               make(
                 'likely',
-                `not in ${lookup.registry}, but ${nodesPhrase(p)} (IfNotPresent: it starts there); any other node will fail with ErrImagePull${hint}`,
+                `not in ${lookup.registry}, but ${nodesPhrase(p)} (IfNotPresent: it starts there); any other node will fail with ErrImagePull`,
+                nameFix(hint, `push it to ${lookup.registry}`),
               ),
             ];
           }
@@ -213,11 +231,13 @@ export const imageExists: Check<CheckPorts> = {
           ...out,
           make(
             'certain',
-            `image ${image} not found: ${why}${checkedWith}; the pod will fail with ErrImagePull (${
+            `image ${image} not found: ${why}; the pull fails with ${
               lookup.accessDenied
-                ? 'pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed'
-                : `failed to resolve reference ${q(ref.normalized)}: not found`
-            }), then ImagePullBackOff${hint || '; fix: correct the image name or tag'}`,
+                ? '"pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed"'
+                : `"failed to resolve reference ${ref.normalized}: not found"`
+            } (${pulls})`,
+            nameFix(hint, 'correct the image name or tag'),
+            checkedWith.trim().replace(/^\(|\)$/g, ''),
           ),
         ];
       }
@@ -230,7 +250,7 @@ export const imageExists: Check<CheckPorts> = {
           const also = rejected.length ? `; ${rejected.map((c) => c.source).join(', ')} rejected` : '';
           return [
             ...out,
-            make('unverified', `could not verify ${rejected.length ? 'the image' : `image ${image}`}: ${lookup.registry} needs credentials that live on the nodes (credential provider)${also}; make sure the nodes can pull it`),
+            make('unverified', `could not verify ${rejected.length ? 'the image' : `image ${image}`}: ${lookup.registry} needs credentials that live on the nodes (credential provider)${also}`, 'make sure the nodes can pull it'),
           ];
         }
         if (rejected.length > 0) {
@@ -244,7 +264,9 @@ export const imageExists: Check<CheckPorts> = {
               ...out,
               make(
                 'likely',
-                `${rejected.length === 1 ? `credentials in ${rejected[0]!.source} were` : 'all matching credentials were'} rejected by ${lookup.registry}${view?.known ? ` (and ${list(view.missing)} missing)` : " (the pod's own pull secrets were not read)"}: ErrImagePull until fixed`,
+                `${rejected.length === 1 ? `credentials in ${rejected[0]!.source} were` : 'all matching credentials were'} rejected by ${lookup.registry}: ErrImagePull until fixed`,
+                `update the secret with working credentials`,
+                view?.known ? `pull secrets ${list(view.missing)} are missing and may be the right ones` : "the pod's own pull secrets were not read",
               ),
             ];
           }
@@ -252,7 +274,8 @@ export const imageExists: Check<CheckPorts> = {
             ...out,
             make(
               'certain',
-              `image ${image}: ${subject} rejected by ${lookup.registry}; the kubelet tries no other credential, so the pull fails with ErrImagePull (${PULL_ACCESS_DENIED}${serverSaid}), then ImagePullBackOff; fix: update the secret with working credentials for ${lookup.registry}${hint}`,
+              `image ${image}: ${subject} rejected by ${lookup.registry}; the kubelet tries no other credential, so the pull fails with "${PULL_ACCESS_DENIED}${serverSaid}" (${pulls})`,
+              nameFix(hint, `update the secret with working credentials for ${lookup.registry}`),
             ),
           ];
         }
@@ -264,7 +287,8 @@ export const imageExists: Check<CheckPorts> = {
               ...out,
               make(
                 'likely',
-                `image ${image}: ${lookup.registry} refused anonymous access (the repository is private or does not exist); the pull fails with ErrImagePull unless ${secrets.length ? `pull secret ${list(secrets)}` : `the service account ${q(podSpec.serviceAccountName ?? 'default')}'s pull secrets`} grant it${hint}`,
+                `image ${image}: ${lookup.registry} refused anonymous access (the repository is private or does not exist); the pull fails with ErrImagePull unless ${secrets.length ? `pull secret ${list(secrets)}` : `the service account ${q(podSpec.serviceAccountName ?? 'default')}'s pull secrets`} grant it`,
+                nameFix(hint, `make sure a pull secret of the pod has credentials for ${lookup.registry}`),
               ),
             ];
           }
@@ -272,7 +296,8 @@ export const imageExists: Check<CheckPorts> = {
             ...out,
             make(
               'certain',
-              `image ${image}: ${PULL_ACCESS_DENIED} (${lookup.registry} refused anonymous access): the pod will fail with ErrImagePull, then ImagePullBackOff; fix: correct the name${hint ? ` (${hint.slice(2)})` : ''} or add imagePullSecrets`,
+              `image ${image}: "${PULL_ACCESS_DENIED}" (${lookup.registry} refused anonymous access): ${pulls}`,
+              `correct the name${hint ? ` (${hint})` : ''} or add imagePullSecrets`,
             ),
           ];
         }
@@ -283,7 +308,12 @@ export const imageExists: Check<CheckPorts> = {
           const broken = [...view.missing, ...view.invalid.map((x) => x.name)];
           return [
             ...out,
-            make('likely', `no usable pull secret for ${lookup.registry} (${list(broken)} missing or broken): ErrImagePull (${PULL_ACCESS_DENIED}) until fixed`),
+            make(
+              'likely',
+              `no usable pull secret for ${lookup.registry} (${list(broken)} missing or broken): ErrImagePull until fixed`,
+              'create or repair the pull secret',
+              `the node pulls anonymously and is refused: "${PULL_ACCESS_DENIED}"`,
+            ),
           ];
         }
         if (view.names.length === 0 && view.from !== 'docker-config') {
@@ -291,7 +321,8 @@ export const imageExists: Check<CheckPorts> = {
             ...out,
             make(
               'certain',
-              `image ${image}: ${PULL_ACCESS_DENIED} (${lookup.registry} refused anonymous access and ${secretsPhrase(view)}): the pod will fail with ErrImagePull, then ImagePullBackOff; fix: correct the name${hint ? ` (${hint.slice(2)})` : ''} or add imagePullSecrets`,
+              `image ${image}: "${PULL_ACCESS_DENIED}" (${lookup.registry} refused anonymous access and ${secretsPhrase(view)}): ${pulls}`,
+              `correct the name${hint ? ` (${hint})` : ''} or add imagePullSecrets`,
             ),
           ];
         }
@@ -299,7 +330,8 @@ export const imageExists: Check<CheckPorts> = {
           ...out,
           make(
             'certain',
-            `image ${image}: ${lookup.registry} requires authorization and none of ${secretsPhrase(view)} has credentials for it, so the node pulls anonymously and fails with ErrImagePull (${PULL_ACCESS_DENIED}${serverSaid}), then ImagePullBackOff; fix: add an auths entry for ${lookup.registry} to a pull secret${hint}`,
+            `image ${image}: ${lookup.registry} requires authorization and none of ${secretsPhrase(view)} has credentials for it, so the node pulls anonymously and fails with "${PULL_ACCESS_DENIED}${serverSaid}" (${pulls})`,
+            nameFix(hint, `add an auths entry for ${lookup.registry} to a pull secret`),
           ),
         ];
       }
@@ -309,7 +341,8 @@ export const imageExists: Check<CheckPorts> = {
           ...out,
           make(
             'likely',
-            `registry ${lookup.registry} is rate limiting pulls; pods may sit in ImagePullBackOff until ${when(lookup.until, lookup.retryAfterMs)} (429 Too Many Requests - toomanyrequests); fix: a mirror or authenticated pulls`,
+            `${lookup.registry} is rate limiting pulls (429 toomanyrequests): they may fail until ${when(lookup.until, lookup.retryAfterMs)} (${pulls})`,
+            'authenticate the pulls or use a registry mirror',
           ),
         ];
       }

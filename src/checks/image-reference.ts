@@ -1,5 +1,6 @@
 // image-reference: the image string must parse as the kubelet parses it, else the pod never
 // pulls: InvalidImageName (kubelet images/image_manager.go applyDefaultImageTag).
+import { outcome } from './consequence.js';
 import type { Check, Finding } from './types.js';
 
 export const ID = 'image-reference';
@@ -34,7 +35,8 @@ export const imageReference: Check = {
           checkId: ID,
           container: container.name,
           certainty: 'certain',
-          message: `has no image: the pods cannot be created (spec.containers[].image: Required value); fix: set image, e.g. image: nginx:1.27`,
+          message: `has no image: the pods cannot be created (spec.containers[].image: Required value)`,
+          fix: 'set image, e.g. image: nginx:1.27',
         },
       ];
     }
@@ -45,7 +47,8 @@ export const imageReference: Check = {
         checkId: ID,
         container: container.name,
         certainty: 'certain',
-        message: `image ${JSON.stringify(image)} is not a valid reference (${input.imageError.reason}): the pod will fail with InvalidImageName; fix: ${fix ? `image: ${fix}` : 'write it as [registry/]repository[:tag][@digest], repository in lower case'}`,
+        message: `image ${JSON.stringify(image)} is not a valid reference (${input.imageError.reason}): ${outcome(input, 'create', 'InvalidImageName').text}`,
+        fix: fix ? `image: ${fix}` : 'write it as [registry/]repository[:tag][@digest], repository in lower case',
       },
     ];
   },

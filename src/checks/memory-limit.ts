@@ -4,6 +4,7 @@
 // (runc libcontainer/process_linux.go; StartError, exit code 128, then CrashLoopBackOff). Docker
 // refuses any limit under 6 MiB for the same reason ("Minimum memory limit allowed is 6MB").
 // Below 16 MiB most programs are OOMKilled as soon as they load: a warning.
+import { outcome } from './consequence.js';
 import { q } from './image-context.js';
 import type { Check, Finding } from './types.js';
 
@@ -63,7 +64,8 @@ export const memoryLimit: Check = {
           checkId: ID,
           container: c.name,
           certainty: 'certain',
-          message: `memory limit ${shown} is below the 6 MiB a container needs to start: the runtime fails with "container init was OOM-killed (memory limit too low?)" (StartError, then CrashLoopBackOff); fix: raise resources.limits.memory${hint || ' (e.g. "64Mi")'}`,
+          message: `memory limit ${shown} is below the 6 MiB a container needs to start: the runtime fails with "container init was OOM-killed (memory limit too low?)" (${outcome(input, 'start').text})`,
+          fix: `raise resources.limits.memory${hint || ' (e.g. "64Mi")'}`,
         },
       ];
     }
@@ -72,7 +74,8 @@ export const memoryLimit: Check = {
         checkId: ID,
         container: c.name,
         certainty: 'likely',
-        message: `memory limit ${shown} is below 16 MiB: most programs are OOMKilled as they start (then CrashLoopBackOff); fix: raise resources.limits.memory to what the program needs (e.g. "64Mi")`,
+        message: `memory limit ${shown} is below 16 MiB: most programs are OOM-killed as they start (${outcome(input, 'oom').text})`,
+        fix: 'raise resources.limits.memory to what the program needs (e.g. "64Mi")',
       },
     ];
   },

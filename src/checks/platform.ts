@@ -6,6 +6,7 @@
 // Nodes: the pod's kubernetes.io/arch selector or required affinity (certain), else the
 // cluster's Node objects or inspect.nodeArchitectures. With several architectures in the
 // cluster and none chosen by the pod, failing on some of them only is a warning.
+import { outcome } from './consequence.js';
 import { formatPlatform, runsOn } from '../inspect/platform.js';
 import { podArchitectures, q, runsOnLinux } from './image-context.js';
 import type { CheckPorts, ImageConfigLookup, Platform } from './ports.js';
@@ -55,13 +56,17 @@ export const platform: Check<CheckPorts> = {
             : `the pod may land on the cluster's ${bad.map((a) => `linux/${a}`).join(', ')} nodes`
           : `the nodes are ${bad.map((a) => `linux/${a}`).join(', ')} (inspect.nodeArchitectures)`;
     const pin = available[0] ? `; or pin the pod with nodeSelector kubernetes.io/arch: ${available[0].architecture}` : '';
-    const message = !all
+    const pulls = outcome(input, 'pull').text;
+    // runc execs the program after the container started: the process dies with status 1.
+    const dies = outcome(input, 'error').text;
+    const selector = `nodeSelector kubernetes.io/arch: ${available[0]?.architecture ?? 'amd64'}`;
+    const [message, fix] = !all
       ? kind === 'index'
-        ? `image ${img} has no ${bad.map((a) => `linux/${a}`).join(', ')} build (it offers ${platforms(available)}): on such nodes the pull fails, "no match for platform in manifest: not found"; fix: nodeSelector kubernetes.io/arch: ${available[0]?.architecture ?? 'amd64'}`
-        : `image ${img} is built for ${platforms(available)} only: on the cluster's ${bad.join(', ')} nodes it fails with "exec format error"; fix: nodeSelector kubernetes.io/arch: ${available[0]?.architecture ?? 'amd64'}`
+        ? [`the image has no ${bad.map((a) => `linux/${a}`).join(', ')} build (it offers ${platforms(available)}): on such nodes the pull fails with "no match for platform in manifest: not found" (${pulls})`, selector]
+        : [`the image is built for ${platforms(available)} only: on the cluster's ${bad.join(', ')} nodes its programs fail with "exec format error" (${dies})`, selector]
       : kind === 'index'
-        ? `image ${img} has no build for ${bad.map((a) => `linux/${a}`).join(', ')} (it offers ${platforms(available)}) and ${where}: the pull fails with "no match for platform in manifest: not found" (ErrImagePull, then ImagePullBackOff); fix: use a tag built for ${bad.join(', ')}${pin}`
-        : `image ${img} is built for ${platforms(available)} only and ${where}: its programs fail with "exec format error" (CrashLoopBackOff); fix: use a multi-platform tag or a build for ${bad.join(', ')}${pin}`;
-    return [{ checkId: ID, container: input.target.container.name, certainty, message }];
+        ? [`the image has no build for ${bad.map((a) => `linux/${a}`).join(', ')} (it offers ${platforms(available)}) and ${where}: the pull fails with "no match for platform in manifest: not found" (${pulls})`, `use a tag built for ${bad.join(', ')}${pin}`]
+        : [`the image is built for ${platforms(available)} only and ${where}: its programs fail with "exec format error" (${dies})`, `use a multi-platform tag or a build for ${bad.join(', ')}${pin}`];
+    return [{ checkId: ID, container: input.target.container.name, certainty, message, fix, detail: `image ${img}` }];
   },
 };

@@ -7,6 +7,7 @@
 //   found in $PATH`); a `sh -c` probe script that always exits non-zero fails every time.
 // - httpGet / tcpSocket: a port given by name must be one of the container's named ports
 //   (kubelet prober findPortByName: "port %s not found"); a number needs no declaration.
+import { outcome as failureOutcome } from './consequence.js';
 import { NEVER_A_FILE } from './command-sanity.js';
 import { lookupExecutable } from './exec-lookup.js';
 import { imageConfigFor, q, searchPath, text } from './image-context.js';
@@ -36,19 +37,17 @@ export const probes: Check<CheckPorts> = {
     for (const [field, name, Title] of KINDS) {
       const probe = c[field];
       if (!isObj(probe)) continue;
-      const restarts = name !== 'readiness';
-      const certainty: Finding['certainty'] = restarts ? 'certain' : 'likely';
-      const outcome = restarts
-        ? `so the kubelet kills and restarts the container forever (${Title} probe errored, then "Back-off restarting failed container", CrashLoopBackOff)`
-        : 'so the pod never becomes Ready';
-      const add = (message: string) => out.push({ checkId: ID, container: c.name, certainty, message });
+      const kills = name !== 'readiness';
+      const certainty: Finding['certainty'] = kills ? 'certain' : 'likely';
+      const outcome = kills ? `: ${failureOutcome(input, 'probe', name).text}` : ', so the pod never becomes Ready';
+      const add = (message: string, fix: string, detail?: string) => out.push({ checkId: ID, container: c.name, certainty, message, fix, ...(detail ? { detail } : {}) });
 
       for (const kind of ['httpGet', 'tcpSocket'] as const) {
         const action = probe[kind];
         if (!isObj(action) || typeof action.port !== 'string' || /^\d+$/.test(action.port)) continue;
         const declared = (c.ports ?? []).some((p) => p.name === action.port);
         if (!declared) {
-          add(`${name} probe ${kind} port ${q(action.port)} is not a named port of the container: every probe fails with "port ${action.port} not found", ${outcome}; fix: name it in ports[], or give the number`);
+          add(`${name} probe ${kind} port ${q(action.port)} is not a named port of the container: every probe fails with "port ${action.port} not found"${outcome}`, 'name it in ports[], or give the number');
         }
       }
 
@@ -58,7 +57,7 @@ export const probes: Check<CheckPorts> = {
       const cmd0 = argv[0]!;
       if (NEVER_A_FILE.has(cmd0) || /\s/.test(cmd0.trim())) {
         const what = NEVER_A_FILE.has(cmd0) ? 'is a shell builtin, not a program' : 'is a whole command line in one string';
-        add(`${name} probe command[0] ${q(cmd0)} ${what}: every probe fails with exec: ${q(cmd0)}: executable file not found in $PATH, ${outcome}; fix: command: ["sh", "-c", ${q(argv.join(' '))}]`);
+        add(`${name} probe command[0] ${q(cmd0)} ${what}: every probe fails with exec: ${q(cmd0)}: executable file not found in $PATH${outcome}`, `command: ["sh", "-c", ${q(argv.join(' '))}]`);
         continue;
       }
       const inv = shellInvocation(argv);
@@ -67,7 +66,7 @@ export const probes: Check<CheckPorts> = {
         if (parsed.ok) {
           const v = analyzeScript(parsed.file);
           if (v.alwaysFails && v.quick === 'certain') {
-            add(`${name} probe script ${q(short(inv.script))} always ends with ${q(v.failure ?? 'a failure')}: every probe fails, ${outcome}; fix: make the probe test what it should`);
+            add(`${name} probe script ${q(short(inv.script))} always ends with ${q(v.failure ?? 'a failure')}: every probe fails${outcome}`, 'make the probe test what it should');
             continue;
           }
         }
@@ -79,8 +78,8 @@ export const probes: Check<CheckPorts> = {
       if (files.status !== 'found') continue; // executable-present says "could not verify" once
       const hit = lookupExecutable(files.files, cmd0, searchPath(c, image.found.config), image.found.config.workingDir);
       if (hit.status === 'ok') continue;
-      const why = hit.status === 'bad-interpreter' ? `needs ${q(hit.interpreter)}, which is not in image` : 'is not in image';
-      add(`${name} probe command ${q(cmd0)} ${why} ${q(input.image.original)}: every probe fails (${hit.error}), ${outcome}; fix: use a program the image has, or an httpGet probe`);
+      const why = hit.status === 'bad-interpreter' ? `needs ${q(hit.interpreter)}, which is not in the image` : 'is not in the image';
+      add(`${name} probe command ${q(cmd0)} ${why}: every probe fails with ${hit.error}${outcome}`, 'use a program the image has, or an httpGet probe', `image ${q(input.image.original)}`);
     }
     return out;
   },

@@ -4,6 +4,7 @@
 // runAsUser, when the image user is root: an empty USER (kuberuntime getImageUser: "treat it as
 // root"), a numeric uid 0 (containerd getUserFromImage keeps the part before ':'), or a name,
 // which cannot be verified at all.
+import { outcome } from './consequence.js';
 import { imageConfigFor, q } from './image-context.js';
 import type { CheckPorts } from './ports.js';
 import type { Check, CheckInput, Finding } from './types.js';
@@ -44,29 +45,42 @@ export const runAsNonRoot: Check<CheckPorts> = {
     if (sc.runAsNonRoot !== true) return [];
     const c = input.target.container;
     const where = `(pod: ${q(podName(input))}, container: ${c.name})`;
-    const finding = (message: string): Finding[] => [{ checkId: ID, container: c.name, certainty: 'certain', message }];
+    const refused = outcome(input, 'create', 'CreateContainerConfigError').text;
+    const finding = (message: string, fix: string, detail?: string): Finding[] => [{ checkId: ID, container: c.name, certainty: 'certain', message, fix, ...(detail ? { detail } : {}) }];
     if (sc.runAsUser !== undefined) {
       if (sc.runAsUser !== 0) return [];
       return finding(
-        `container's runAsUser breaks non-root policy ${where}: runAsUser is 0 and runAsNonRoot is true, so the kubelet refuses to create it (CreateContainerConfigError); fix: set runAsUser to a non-zero UID, or drop runAsNonRoot`,
+        `runAsUser is 0 and runAsNonRoot is true: the kubelet refuses with "container's runAsUser breaks non-root policy" (${refused})`,
+        'set runAsUser to a non-zero UID, or drop runAsNonRoot',
+        `kubelet: "container's runAsUser breaks non-root policy ${where}"`,
       );
     }
     const image = await imageConfigFor(input, ports);
     if (!image) return [];
     const user = imageUser(image.found.config.user);
     const img = q(input.image!.original);
-    const fix = 'fix: set securityContext.runAsUser to a non-zero UID (e.g. 1000), or use an image whose USER is a non-zero numeric UID';
+    const fix = 'set securityContext.runAsUser: 1000 (any non-zero UID), or use an image with a numeric non-root USER';
     if ('root' in user || ('uid' in user && user.uid === 0)) {
       const why = 'root' in user ? 'sets no USER, so it runs as root' : `runs as USER ${q(image.found.config.user)}`;
-      return finding(`container has runAsNonRoot and image will run as root ${where}: image ${img} ${why}; the kubelet refuses to create the container (CreateContainerConfigError); ${fix}`);
+      return finding(
+        `the image ${why} and runAsNonRoot is true: the kubelet refuses with "container has runAsNonRoot and image will run as root" (${refused})`,
+        fix,
+        `kubelet: "container has runAsNonRoot and image will run as root ${where}"; image ${img}`,
+      );
     }
     if ('name' in user) {
       return finding(
-        `container has runAsNonRoot and image has non-numeric user (${user.name}), cannot verify user is non-root ${where}: the kubelet refuses to create the container (CreateContainerConfigError); ${fix}`,
+        `the image's USER ${q(user.name)} is not numeric and runAsNonRoot is true: the kubelet refuses with "container has runAsNonRoot and image has non-numeric user (${user.name}), cannot verify user is non-root" (${refused})`,
+        fix,
+        `kubelet: "… ${where}"; image ${img}`,
       );
     }
     if (user.uid < 0 || user.uid > MAX_INT32) {
-      return finding(`container has runAsNonRoot and image has an invalid user id (${user.uid}) ${where}: the kubelet refuses to create the container (CreateContainerConfigError); ${fix}`);
+      return finding(
+        `the image's USER ${user.uid} is not a valid user id and runAsNonRoot is true: the kubelet refuses with "container has runAsNonRoot and image has an invalid user id (${user.uid})" (${refused})`,
+        fix,
+        `kubelet: "… ${where}"; image ${img}`,
+      );
     }
     return [];
   },

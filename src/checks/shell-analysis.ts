@@ -8,6 +8,7 @@
 // only when every path through the script is made of commands whose behaviour is known
 // (echo, true, exit 1, sleep 5...). Anything else (a program, a loop, a variable as a command)
 // makes the answer "don't know", never a deny.
+import { BACKOFF_RESET_S } from './consequence.js';
 import { createRequire } from 'node:module';
 
 // ---- the parser (mvdan-sh exposes Go structs; only the fields used here are typed) ----
@@ -168,6 +169,8 @@ interface Path {
   quick: Quick;
   /** What ended it, for messages: "exit 1", "echo". */
   last: string;
+  /** Seconds spent sleeping on the way (the rest counts as no time). */
+  seconds?: number;
 }
 
 const worse = (a: Quick, b: Quick): Quick => (a === 'no' || b === 'no' ? 'no' : a === 'likely' || b === 'likely' ? 'likely' : 'certain');
@@ -230,6 +233,8 @@ export interface CommandOutcome {
   quick: Quick;
   /** True for `exit`. */
   exits: boolean;
+  /** How long it runs, when known (sleep). */
+  seconds?: number;
 }
 
 /**
@@ -250,7 +255,9 @@ export function commandOutcome(words: readonly (string | undefined)[], lastStatu
   if (name === 'sleep') {
     const s = sleepSeconds(args);
     if (s === undefined) return unknown;
-    return { status: 'zero', quick: s < 60 ? 'certain' : s <= 3600 ? 'likely' : 'no', exits: false };
+    // The kubelet forgets a container's back-off once a run lasted 10 minutes (consequence.ts):
+    // a sleep that long is not "quick" in any sense that matters here.
+    return { status: 'zero', quick: s < 60 ? 'certain' : s < BACKOFF_RESET_S ? 'likely' : 'no', exits: false, seconds: s };
   }
   if (name === 'env' || name === 'printenv') {
     // `env` alone prints the environment; `env A=1 prog` runs prog.
@@ -269,7 +276,7 @@ export function commandOutcome(words: readonly (string | undefined)[], lastStatu
   return { status, quick: ARGS_DO_NOT_MATTER.has(name) || args.every((a) => a !== undefined) ? 'certain' : 'likely', exits: false };
 }
 
-const after = (first: Path, next: Path[]): Path[] => next.map((p) => ({ ...p, quick: worse(first.quick, p.quick) }));
+const after = (first: Path, next: Path[]): Path[] => next.map((p) => ({ ...p, quick: worse(first.quick, p.quick), seconds: (first.seconds ?? 0) + (p.seconds ?? 0) }));
 
 class Analyzer {
   readonly sx = syntax();
@@ -327,10 +334,10 @@ class Analyzer {
           // exec replaces the shell: the script ends with that program.
           if (words.length === 1) return [{ ...start, status: 'zero' }];
           const o = commandOutcome(words.slice(1), lastStatus);
-          return [{ exits: true, status: o.status, quick: o.quick, last: words.slice(1, 3).join(' ') }];
+          return [{ exits: true, status: o.status, quick: o.quick, last: words.slice(1, 3).join(' '), seconds: o.seconds ?? 0 }];
         }
         const o = commandOutcome(words, lastStatus);
-        return [{ exits: o.exits, status: o.status, quick: o.quick, last: words.filter((w) => w !== undefined).slice(0, 2).join(' ') }];
+        return [{ exits: o.exits, status: o.status, quick: o.quick, last: words.filter((w) => w !== undefined).slice(0, 2).join(' '), seconds: o.seconds ?? 0 }];
       }
       case 'DeclClause':
         return [{ exits: false, status: 'zero', quick: 'certain', last: 'declare' }];
@@ -346,7 +353,8 @@ class Analyzer {
           // a | b: both run (in subshells), the status is b's.
           const y = this.stmt(node['Y'] as ShStmt, lastStatus);
           const quick = [...x, ...y].reduce<Quick>((q, p) => worse(q, p.quick), 'certain');
-          return y.map((p) => ({ ...p, exits: false, quick }));
+          const seconds = Math.max(0, ...[...x, ...y].map((p) => p.seconds ?? 0));
+          return y.map((p) => ({ ...p, exits: false, quick, seconds }));
         }
         // && (10) runs Y when X succeeded, || (11) when it failed.
         const out: Path[] = [];
@@ -384,8 +392,8 @@ class Analyzer {
         const items = (loop['Items'] as ShWord[]).map(literal);
         if (items.some((i) => i === undefined) || items.length > 100) return [{ ...start, quick: 'no', status: 'unknown' }];
         if (items.length === 0) return [{ ...start, status: 'zero' }];
-        // Each round is the same script; its paths are those of one round.
-        return this.list(node['Do'] as ShStmt[], start);
+        // Each round is the same script; its paths are those of one round, its time all rounds'.
+        return this.list(node['Do'] as ShStmt[], { ...start, seconds: 0 }).map((p) => ({ ...p, seconds: (p.seconds ?? 0) * (p.exits ? 1 : items.length) }));
       }
       case 'CaseClause': {
         const out: Path[] = [];
@@ -415,6 +423,8 @@ export interface ScriptVerdict {
   alwaysSucceeds: boolean;
   /** What ends the script on a failing path ("exit 1"), for messages. */
   failure?: string;
+  /** The longest any path runs, in seconds, counting sleeps only (when quick is not 'no'). */
+  seconds: number;
 }
 
 export function analyzeScript(file: ShFile): ScriptVerdict {
@@ -427,11 +437,12 @@ export function analyzeScript(file: ShFile): ScriptVerdict {
     alwaysFails,
     alwaysSucceeds: paths.length > 0 && paths.every((p) => p.status === 'zero'),
     ...(alwaysFails && failing?.last ? { failure: failing.last } : {}),
+    seconds: Math.max(0, ...paths.map((p) => p.seconds ?? 0)),
   };
 }
 
 /** The same verdict for a process started directly (no shell). */
 export function analyzeArgv(argv: readonly string[]): ScriptVerdict {
   const o = commandOutcome(argv);
-  return { quick: o.quick, alwaysFails: o.status === 'nonzero', alwaysSucceeds: o.status === 'zero', ...(o.status === 'nonzero' ? { failure: argv.slice(0, 2).join(' ') } : {}) };
+  return { quick: o.quick, alwaysFails: o.status === 'nonzero', alwaysSucceeds: o.status === 'zero', ...(o.status === 'nonzero' ? { failure: argv.slice(0, 2).join(' ') } : {}), seconds: o.seconds ?? 0 };
 }

@@ -6,7 +6,8 @@
 // - a script whose every path ends with a non-zero exit (`exit 1`, `false`) after only quick
 //   commands: the container fails at once, every time -> deny (warning when only likely).
 import { analyzeScript, basename, bashOnlyCommands, parseScript, shellInvocation } from './shell-analysis.js';
-import { argvFromSpec, effectiveArgv, imageConfigFor, q, restartsWhenDone } from './image-context.js';
+import { outcome } from './consequence.js';
+import { argvFromSpec, effectiveArgv, imageConfigFor, q } from './image-context.js';
 import type { CheckPorts } from './ports.js';
 import type { Check, CheckInput, Finding } from './types.js';
 
@@ -25,14 +26,6 @@ export async function runArgv(input: CheckInput, ports: CheckPorts): Promise<str
   return image ? effectiveArgv(input.target.container, image.found.config).argv : undefined;
 }
 
-/** What happens after a failure, by who runs the container. */
-export function afterFailure(input: CheckInput): string {
-  if (input.target.kind === 'initContainer' && !input.target.sidecar) return 'the init container fails and is retried (Init:CrashLoopBackOff)';
-  const kind = input.workload.kind;
-  if (kind === 'Job' || kind === 'CronJob') return "the Job's pods fail until its backoffLimit (BackoffLimitExceeded)";
-  return restartsWhenDone(input) === 'never' ? 'the pod ends in Error' : 'Error, then CrashLoopBackOff ("Back-off restarting failed container")';
-}
-
 /** Whether the image's /bin/sh is bash (RHEL, Fedora, Amazon Linux): bashisms then work under sh. */
 async function shIsBash(input: CheckInput, ports: CheckPorts, shell: string): Promise<boolean> {
   if (!ports.inspector || !input.image) return false;
@@ -46,13 +39,14 @@ async function shIsBash(input: CheckInput, ports: CheckPorts, shell: string): Pr
 
 export const shellScript: Check<CheckPorts> = {
   id: ID,
-  description: 'sh -c / bash -c scripts must parse in their shell and must not always fail (else Error, then CrashLoopBackOff)',
+  description: 'sh -c / bash -c scripts must parse in their shell and must not always fail (else Error: CrashLoopBackOff, a failed pod or BackoffLimitExceeded)',
   async run(input, ports): Promise<Finding[]> {
     const argv = await runArgv(input, ports);
     const inv = argv && shellInvocation(argv);
     if (!inv) return [];
     const c = input.target.container;
-    const finding = (certainty: Finding['certainty'], message: string): Finding[] => [{ checkId: ID, container: c.name, certainty, message }];
+    const finding = (certainty: Finding['certainty'], message: string, fix: string): Finding[] => [{ checkId: ID, container: c.name, certainty, message, fix }];
+    const failed = outcome(input, 'error').text;
     const shell = basename(inv.shell);
     const script = q(short(inv.script));
 
@@ -64,13 +58,15 @@ export const shellScript: Check<CheckPorts> = {
           if (await shIsBash(input, ports, inv.shell)) return [];
           return finding(
             'likely',
-            `the ${shell} -c script ${q(short(inv.script, 40))} uses bash-only syntax (${parsed.error}): dash (Debian, Ubuntu) stops with a syntax error; fix: run it with bash, or write POSIX sh`,
+            `the ${shell} -c script ${q(short(inv.script, 40))} uses bash-only syntax (${parsed.error}): dash (Debian, Ubuntu) stops with a syntax error (${failed})`,
+            'run it with bash, or write POSIX sh',
           );
         }
       }
       return finding(
         'certain',
-        `the ${shell} -c script ${script} has a syntax error: ${parsed.error} (mvdan/sh parser): the shell exits with status 2 before running anything (${afterFailure(input)}); fix: correct the script`,
+        `the ${shell} -c script ${script} has a syntax error, ${parsed.error}: the shell exits with status 2 before running anything (${failed})`,
+        'correct the script',
       );
     }
     if (inv.language === 'posix') {
@@ -78,7 +74,8 @@ export const shellScript: Check<CheckPorts> = {
       if (bashOnly.length > 0 && !(await shIsBash(input, ports, inv.shell))) {
         return finding(
           'likely',
-          `the ${shell} -c script ${q(short(inv.script, 40))} uses ${bashOnly.map((b) => `"${b}"`).join(', ')}, which POSIX sh does not have: dash (Debian, Ubuntu) fails with "${bashOnly[0]}: not found"; fix: run it with bash, or use [ ] and .`,
+          `the ${shell} -c script ${q(short(inv.script, 40))} uses ${bashOnly.map((b) => `"${b}"`).join(', ')}, which POSIX sh does not have: dash (Debian, Ubuntu) fails with "${bashOnly[0]}: not found"`,
+          'run it with bash, or use [ ] and .',
         );
       }
     }
@@ -86,7 +83,8 @@ export const shellScript: Check<CheckPorts> = {
     if (verdict.alwaysFails && verdict.quick !== 'no') {
       return finding(
         verdict.quick === 'certain' ? 'certain' : 'likely',
-        `the ${shell} -c script ${script} always ends with ${q(verdict.failure ?? 'a failure')} (a non-zero exit status) and does nothing long-running before: the container fails at once, every time (${afterFailure(input)}); fix: remove the failing exit, or make the script run the program it is meant to run`,
+        `the ${shell} -c script ${script} always ends with ${q(verdict.failure ?? 'a failure')} (a non-zero exit status) and does nothing long-running before: it fails at once, every time (${failed})`,
+        'remove the failing exit, or make the script run the program it is meant to run',
       );
     }
     return [];

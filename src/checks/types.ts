@@ -51,6 +51,10 @@ export interface WorkloadUnderReview {
   namespace?: string;
   /** spec.replicas of a Deployment, ReplicaSet, StatefulSet or ReplicationController (undefined: 1 or per node). */
   replicas?: number;
+  /** A Job's spec.backoffLimit (a CronJob's jobTemplate), when set. */
+  backoffLimit?: number;
+  /** The kind of the controller owning the object (ownerReferences controller: true), e.g. a Pod's Job. */
+  controllerKind?: string;
   /** Workload annotations merged with its pod template's (template wins). */
   annotations: Record<string, string>;
   podSpec: PodSpecLike;
@@ -75,8 +79,15 @@ export interface Finding {
   /** Container name, as the user wrote it. */
   container: string;
   certainty: Certainty;
-  /** One line for the person running kubectl: what will happen, why, and the fix. */
+  /**
+   * One line for the person running kubectl: what will happen and why (the runtime's words), short
+   * enough that the fix still fits a 256-character warning. Older findings carry "; fix: ..." here.
+   */
   message: string;
+  /** The fix, one imperative phrase. */
+  fix?: string;
+  /** Long facts that explain it (full image reference, PATH searched): printed last, cut first. */
+  detail?: string;
 }
 
 /** What a check gets for one container. `image` is undefined when the reference does not parse. */

@@ -33,7 +33,10 @@ t.test('enforce (default): denied', async (t) => {
 t.test('a namespace labelled warn: allowed, with the would-be deny as a warning', async (t) => {
   const o = await engine.review(reviewFor(crash, { namespace: 'relaxed' }), signal());
   t.equal(o.response.response.allowed, true);
-  t.match(o.response.response.warnings?.[0], /^would be denied \(warn mode\): container "app": command "exit" is a shell builtin/);
+  const w = o.response.response.warnings?.[0] ?? '';
+  t.match(w, /^\[command-sanity\] would be denied \(warn mode\): container "app": command "exit" is a shell builtin\b/, 'the check id first, then the warn-mode prefix');
+  t.match(w, 'exec: "exit": executable file not found in $PATH');
+  t.ok(w.endsWith('(StartError, then CrashLoopBackOff); fix: run it in a shell, command: ["sh", "-c", "exit 1"]'), `consequence and fix kept: ${w}`);
 });
 
 t.test('a namespace labelled off: allowed silently, nothing checked', async (t) => {

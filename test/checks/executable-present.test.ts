@@ -43,7 +43,7 @@ const run = (c: Parameters<typeof podInput>[0], extra = {}, kind = 'Pod', ports 
 
 t.test('sh -c on a distroless image: denied with the runtime words', async (t) => {
   const f = await run({ image: img('distroless:1'), command: ['sh', '-c', 'echo hi; sleep infinity'] });
-  expectOne(t, f, 'certain', 'command[0] "sh" is not in image', 'exec: "sh": executable file not found in $PATH', 'StartError, then CrashLoopBackOff');
+  expectOne(t, f, 'certain', 'command[0] "sh" is not in the image', 'exec: "sh": executable file not found in $PATH', 'StartError, then CrashLoopBackOff');
 });
 
 t.test('bash on an alpine-like image (sh -> busybox, no bash): denied, with a hint', async (t) => {

@@ -2,7 +2,8 @@
 // pure rule over its ports, so these tables hand it each answer (the ports themselves are tested
 // against a real registry in test/facts and a real kube-apiserver in test/e2e/credentials).
 import t from 'tap';
-import { formatFinding, MAX_WARNING_CHARS } from '../../src/admission/verdict.js';
+import { fullText } from '../helpers/image-world.js';
+import { findingParts, formatWarning, MAX_WARNING_CHARS } from '../../src/admission/verdict.js';
 import { imageExists } from '../../src/checks/image-exists.js';
 import type { CheckPorts, CredentialCandidate, ImageLookup, LookupOptions, NodeImagePresence, PullSecretsQuery, PullSecretsView } from '../../src/checks/ports.js';
 import type { CheckInput, Finding } from '../../src/checks/types.js';
@@ -110,8 +111,8 @@ t.test('no credential matches a registry that demands auth: deny naming the regi
   const [f] = await run(pod(`${REG}/app:1`, { imagePullSecrets: [{ name: 'quay' }, { name: 'hub' }] }), ports(refused, view({ names: ['quay', 'hub'] })));
   t.equal(f!.certainty, 'certain');
   t.equal(
-    f!.message,
-    `image "${REG}/app:1": ${REG} requires authorization and none of pull secrets "quay", "hub" has credentials for it, so the node pulls anonymously and fails with ErrImagePull (pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed), then ImagePullBackOff; fix: add an auths entry for ${REG} to a pull secret`,
+    fullText(f!),
+    `image "${REG}/app:1": ${REG} requires authorization and none of pull secrets "quay", "hub" has credentials for it, so the node pulls anonymously and fails with "pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed" (ErrImagePull, then ImagePullBackOff); fix: add an auths entry for ${REG} to a pull secret`,
   );
 });
 
@@ -119,15 +120,15 @@ t.test("a template whose service account has no pull secrets: deny, naming the a
   const input = { ...inputFor('Deployment', deploymentObject([{ name: 'web', image: `${REG}/app:1` }])), image: parseReference(`${REG}/app:1`) };
   const [f] = await run(input, ports(refused, view({ from: 'service-account', serviceAccount: 'default' })));
   t.equal(f!.certainty, 'certain');
-  t.match(f!.message, `pull access denied, repository does not exist or may require authorization (${REG} refused anonymous access and service account "default", which has no pull secrets)`);
+  t.match(fullText(f!), `pull access denied, repository does not exist or may require authorization" (${REG} refused anonymous access and service account "default", which has no pull secrets)`);
 });
 
 t.test('credentials present but rejected: deny naming the secret and key', async (t) => {
   const answer: ImageLookup = { ...refused, rejected: [{ source: 'secret default/regcred', key: 'https://registry.example.com' }] } as ImageLookup;
   const [f] = await run(pod(`${REG}/app:1`, { imagePullSecrets: [{ name: 'regcred' }] }), ports(answer, view({ names: ['regcred'] }, [candidate('regcred')])));
   t.equal(f!.certainty, 'certain');
-  t.match(f!.message, `credentials in secret default/regcred (key "https://registry.example.com") were rejected by ${REG}`);
-  t.match(f!.message, 'pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed');
+  t.match(fullText(f!), `credentials in secret default/regcred (key "https://registry.example.com") were rejected by ${REG}`);
+  t.match(fullText(f!), 'pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed');
   const two: ImageLookup = { ...refused, rejected: [{ source: 'secret default/a', key: REG }, { source: 'secret default/b', key: REG }] } as ImageLookup;
   const [g] = await run(pod(`${REG}/app:1`), ports(two, view({ names: ['a', 'b'] }, [candidate('a'), candidate('b')])));
   t.match(g!.message, `credentials in secret default/a (key "${REG}") and secret default/b (key "${REG}") were all rejected by ${REG}`);
@@ -137,20 +138,21 @@ t.test('credentials on the nodes: rejected or missing pull secrets stay warnings
   const answer: ImageLookup = { status: 'unauthorized', registry: '1.dkr.ecr.eu-west-1.amazonaws.com', credentialsOnNodes: true, suggestions: [], rejected: [{ source: 'secret default/a', key: '*.dkr.ecr.*.amazonaws.com' }] };
   const [f] = await run(pod('1.dkr.ecr.eu-west-1.amazonaws.com/app:1'), ports(answer, view({ names: ['a'] }, [candidate('a')])));
   t.equal(f!.certainty, 'unverified');
-  t.equal(f!.message, 'could not verify the image: 1.dkr.ecr.eu-west-1.amazonaws.com needs credentials that live on the nodes (credential provider); secret default/a rejected; make sure the nodes can pull it');
+  t.equal(fullText(f!), 'could not verify the image: 1.dkr.ecr.eu-west-1.amazonaws.com needs credentials that live on the nodes (credential provider); secret default/a rejected; fix: make sure the nodes can pull it');
 });
 
 t.test('a not-found seen with a credential names it', async (t) => {
   const [f] = await run(pod(`${REG}/app:9`), ports({ status: 'not-found', registry: REG, what: 'tag', suggestions: ['1'], source: 'registry', credential: { source: 'secret default/a', key: REG } }, view({ names: ['a'] })));
   t.equal(f!.certainty, 'certain');
-  t.match(f!.message, `tag "9" does not exist in ${REG}/app (asked with secret default/a (key "${REG}"))`);
+  t.match(fullText(f!), `image "${REG}/app:9" not found: tag "9" does not exist;`);
+  t.equal(f!.detail, `asked with secret default/a (key "${REG}")`, 'the credential used is in the detail');
 });
 
 t.test('node cache: IfNotPresent and some nodes hold the image -> warning with the count', async (t) => {
   const missing: ImageLookup = { status: 'not-found', registry: REG, what: 'tag', suggestions: [], source: 'registry' };
   const [f] = await run(pod(`${REG}/app:1`), ports(missing, undefined, { nodes: 10, withImage: 3 }));
   t.equal(f!.certainty, 'likely');
-  t.equal(f!.message, `not in ${REG}, but present on 3 of 10 nodes (IfNotPresent: it starts there); any other node will fail with ErrImagePull`);
+  t.equal(fullText(f!), `not in ${REG}, but present on 3 of 10 nodes (IfNotPresent: it starts there); any other node will fail with ErrImagePull; fix: push it to ${REG}`);
   const [always] = await run(pod(`${REG}/app:1`, {}, { imagePullPolicy: 'Always' }), ports(missing, undefined, { nodes: 10, withImage: 3 }));
   t.equal(always!.certainty, 'certain', 'Always pulls anyway');
   const [latest] = await run(pod(`${REG}/app`), ports(missing, undefined, { nodes: 10, withImage: 3 }));
@@ -170,14 +172,14 @@ t.test('imagePullPolicy Never: only a registry miss is worth a warning', async (
   t.same(await run(pod(`${REG}/app:1`, {}, never), ports({ status: 'unreachable', registry: REG, reason: 'x' }, view())), []);
   const [f] = await run(pod(`${REG}/app:1`, {}, never), ports({ status: 'not-found', registry: REG, what: 'tag', suggestions: [], source: 'registry' }, view(), { nodes: 5, withImage: 2 }));
   t.equal(f!.certainty, 'likely');
-  t.equal(f!.message, `not in ${REG} and imagePullPolicy is Never: it starts only where preloaded (present on 2 of 5 nodes), elsewhere ErrImageNeverPull`);
+  t.equal(fullText(f!), `not in ${REG} and imagePullPolicy is Never: it starts only where preloaded (present on 2 of 5 nodes), elsewhere ErrImageNeverPull; fix: preload it on every node, or push it`);
 });
 
 t.test('quota: remaining under the threshold or under the replicas -> warning with the numbers', async (t) => {
   const low: ImageLookup = { status: 'found', registry: 'docker.io', rateLimit: { limit: 100, remaining: 3, windowS: 21600, warnBelow: 10 } };
   const [f] = await run(pod('nginx:1.14.2'), ports(low));
   t.equal(f!.certainty, 'likely');
-  t.equal(f!.message, 'docker.io has 3 pulls left of 100 per 6 h, this rollout needs up to 1: pods may hit 429 toomanyrequests, then ImagePullBackOff');
+  t.equal(fullText(f!), 'docker.io has 3 pulls left of 100 per 6 h, this rollout needs up to 1: pulls may fail with 429 toomanyrequests (ErrImagePull, then ImagePullBackOff); fix: authenticate the pulls or use a registry mirror');
   const plenty: ImageLookup = { status: 'found', registry: 'docker.io', rateLimit: { limit: 100, remaining: 50, windowS: 21600, warnBelow: 10 } };
   t.same(await run(pod('nginx:1.14.2'), ports(plenty)), []);
   const input = { ...pod('nginx:1.14.2'), workload: { ...pod('nginx:1.14.2').workload, replicas: 80 } } as CheckInput;
@@ -188,7 +190,7 @@ t.test('quota: remaining under the threshold or under the replicas -> warning wi
 t.test('without cluster access the old judgement stands', async (t) => {
   const [f] = await run(pod(`${REG}/app:1`, { imagePullSecrets: [{ name: 'x' }] }), ports(refused, view({ known: false, reason: 'no access' })));
   t.equal(f!.certainty, 'likely');
-  t.match(f!.message, 'unless pull secret "x" grant it');
+  t.match(fullText(f!), 'unless pull secret "x" grant it');
 });
 
 t.test("every warning fits the API server's 256-character cut, with a long image name", async (t) => {
@@ -207,8 +209,10 @@ t.test("every warning fits the API server's 256-character cut, with a long image
     for (const container of [{}, { imagePullPolicy: 'Never' }]) {
       const findings = await run(pod(image, { imagePullSecrets: missing.map((name) => ({ name })) }, { name: 'app-container', ...container }), ports(answer, v, { nodes: 120, withImage: 30 }));
       for (const f of findings.filter((x) => x.certainty !== 'certain')) {
-        const line = formatFinding(f);
-        t.ok(line.length <= MAX_WARNING_CHARS, `${line.length} <= ${MAX_WARNING_CHARS}: ${line}`);
+        const line = formatWarning(f);
+        t.ok(Array.from(line).length <= MAX_WARNING_CHARS, `${line.length} <= ${MAX_WARNING_CHARS}: ${line}`);
+        const fix = findingParts(f).fix;
+        if (fix) t.ok(line.endsWith(`; fix: ${fix}`), `the fix is kept whole: ${line}`);
       }
     }
   }

@@ -45,7 +45,7 @@ t.test('an index without the nodes\' architecture: denied with containerd\'s wor
 
 t.test('a single-platform arm64 image on amd64 nodes: exec format error', async (t) => {
   const f = await run({ image: img('arm64only:1') });
-  expectOne(t, f, 'certain', 'is built for linux/arm64/v8 only', '"exec format error" (CrashLoopBackOff)', 'nodeSelector kubernetes.io/arch: arm64');
+  expectOne(t, f, 'certain', 'is built for linux/arm64/v8 only', '"exec format error" (Error, then CrashLoopBackOff)', 'nodeSelector kubernetes.io/arch: arm64');
 });
 
 t.test('a mixed cluster where only some nodes fit: a warning', async (t) => {

@@ -30,7 +30,7 @@ t.test('an image USER 0:0 and the container-level setting are read too', async (
 
 t.test('a named image user cannot be verified: denied', async (t) => {
   const f = await run({ image: img('named:1') }, nonRoot);
-  expectOne(t, f, 'certain', 'container has runAsNonRoot and image has non-numeric user (nginx), cannot verify user is non-root (pod: "demo_default(…)", container: app)');
+  expectOne(t, f, 'certain', 'the image\'s USER "nginx" is not numeric and runAsNonRoot is true: the kubelet refuses with "container has runAsNonRoot and image has non-numeric user (nginx), cannot verify user is non-root"', 'kubelet: "… (pod: "demo_default(…)", container: app)"');
 });
 
 t.test('runAsUser 0 with runAsNonRoot: denied without looking at the image', async (t) => {

@@ -66,7 +66,7 @@ const rows: Row[] = [
   ['echo $(cat /big/file)', 'no', false, false],
   ['X=$(curl -s http://x); echo $X', 'no', false, true],
   ['[ -f x ] && exec nginx', 'no', false, false],
-  ['exec sleep 3600', 'likely', false, true],
+  ['exec sleep 3600', 'no', false, true],
   ['echo a | grep a', 'no', false, false],
 ];
 for (const [script, quick, alwaysFails, alwaysSucceeds] of rows) {
@@ -85,7 +85,7 @@ t.test('programs started directly', async (t) => {
   t.match(analyzeArgv(['/bin/true']), { quick: 'certain', alwaysSucceeds: true });
   t.match(analyzeArgv(['false']), { quick: 'certain', alwaysFails: true });
   t.match(analyzeArgv(['sleep', '5']), { quick: 'certain' });
-  t.match(analyzeArgv(['sleep', '3600']), { quick: 'likely' });
+  t.match(analyzeArgv(['sleep', '3600']), { quick: 'no', seconds: 3600 }, 'an hour: the kubelet restarts it without back-off');
   t.match(analyzeArgv(['sleep', 'infinity']), { quick: 'no' });
   t.match(analyzeArgv(['env']), { quick: 'certain' });
   t.match(analyzeArgv(['env', 'A=1', 'node', 'app.js']), { quick: 'no' }, 'env running a program');

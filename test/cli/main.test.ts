@@ -7,8 +7,8 @@ import { runCli } from '../helpers/cli.js';
 t.test('check --offline denies both seed examples with their hints and exits 1', async (t) => {
   const r = await runCli(['check', '--offline', '-f', 'examples/pod-typo-in-name.yaml', '-f', 'examples/pod-crashloopbackoff.yaml']);
   t.equal(r.code, 1, r.stderr);
-  t.match(r.stdout, /^DENY {2}examples\/pod-typo-in-name\.yaml#1 Pod\/typo-in-name container "nginx": image "ngiinx:1\.14\.2" not found: .*did you mean "nginx:1\.14\.2"\? \[image-exists\]$/m);
-  t.match(r.stdout, /^DENY {2}examples\/pod-crashloopbackoff\.yaml#1 Pod\/crashloopbackoff container "app": command "exit" is a shell builtin.*exec: "exit": executable file not found in \$PATH.*\["sh", "-c", "exit 1"\] \[command-sanity\]$/m);
+  t.match(r.stdout, /^DENY {2}examples\/pod-typo-in-name\.yaml#1 Pod\/typo-in-name \[image-exists\] container "nginx": image "ngiinx:1\.14\.2" not found: .*did you mean "nginx:1\.14\.2"\?$/m);
+  t.match(r.stdout, /^DENY {2}examples\/pod-crashloopbackoff\.yaml#1 Pod\/crashloopbackoff \[command-sanity\] container "app": command "exit" is a shell builtin.*exec: "exit": executable file not found in \$PATH.*\["sh", "-c", "exit 1"\]$/m);
   t.match(r.stdout, /^2 objects checked: 2 would be denied, 1 warning$/m);
 });
 
@@ -16,7 +16,7 @@ t.test('check reads standard input, multi-document, and passes a good manifest w
   const yaml = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: ok}\nspec:\n  containers:\n  - {name: web, image: "nginx:1.14.2"}\n';
   const r = await runCli(['check', '--offline', '-f', '-'], { stdin: yaml });
   t.equal(r.code, 0, r.stdout + r.stderr);
-  t.match(r.stdout, /^WARN {2}<stdin>#2 Pod\/ok container "web": could not verify image "nginx:1\.14\.2": docker\.io was not asked \(offline mode\)/m);
+  t.match(r.stdout, /^WARN {2}<stdin>#2 Pod\/ok \[image-exists\] container "web": could not verify image "nginx:1\.14\.2": docker\.io was not asked \(offline mode\)/m);
   t.match(r.stdout, /1 object checked: 0 would be denied, 1 warning/);
 });
 

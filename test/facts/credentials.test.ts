@@ -153,7 +153,7 @@ t.test('nginx 429: the check warns, the registry is backed off, cached verdicts 
   const started = Date.now();
   const [limited] = await check(`${domain}/team/app:2`);
   t.equal(limited!.certainty, 'likely', 'a 429 is a warning: allowed');
-  t.match(limited!.message, new RegExp(`^registry ${domain.replace(/\./g, '\\.')} is rate limiting pulls; pods may sit in ImagePullBackOff until 20\\d\\d-\\d\\d-\\d\\dT\\S+Z \\(429 Too Many Requests - toomanyrequests\\)`));
+  t.match(limited!.message, new RegExp(`^${domain.replace(/\./g, '\\.')} is rate limiting pulls \\(429 toomanyrequests\\): they may fail until 20\\d\\d-\\d\\d-\\d\\dT\\S+Z \\(ErrImagePull, then ImagePullBackOff\\)`));
   const until = Date.parse(/until (\S+Z) /.exec(limited!.message)![1]!);
   t.ok(until >= started + 599_000 && until <= Date.now() + 601_000, 'until = now + Retry-After');
   const calls = manifestCalls();

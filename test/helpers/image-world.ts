@@ -1,5 +1,6 @@
 // A real registry with the issue-5 fixture images, a real registry client and inspector, and
 // CheckPorts over them, for the image-aware check tests (not a test file).
+import { findingParts } from '../../src/admission/verdict.js';
 import type { Test } from 'tap';
 import type { CheckPorts, ImageInspector, NodeArchitectures } from '../../src/checks/ports.js';
 import type { Check, CheckInput, Finding } from '../../src/checks/types.js';
@@ -85,12 +86,19 @@ export async function run<P>(check: Check<P>, input: CheckInput, ports: P): Prom
 }
 
 /** Asserts one finding of this certainty whose message matches every pattern (and is one line). */
+/** A finding's words as the deny message prints them: what happens, the fix, the detail. */
+export function fullText(f: Finding): string {
+  const p = findingParts(f);
+  return `${p.what}${p.fix ? `; fix: ${p.fix}` : ''}${p.detail ? ` (${p.detail})` : ''}`;
+}
+
 export function expectOne(t: Test, findings: Finding[], certainty: Finding['certainty'], ...patterns: (RegExp | string)[]): Finding | undefined {
   t.equal(findings.length, 1, `one finding: ${JSON.stringify(findings.map((f) => f.message))}`);
   const f = findings[0];
   if (!f) return undefined;
   t.equal(f.certainty, certainty, 'certainty');
   t.notMatch(f.message, /\n/, 'one line');
-  for (const p of patterns) t.match(f.message, p);
+  const text = fullText(f);
+  for (const p of patterns) t.match(text, p);
   return f;
 }
