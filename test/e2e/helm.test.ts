@@ -10,7 +10,8 @@
 //      ValidatingWebhookConfiguration gets only its clientConfig patched to a loopback url (the
 //      rendered caBundle kept), and `kubectl apply` of the seed pods is denied through it;
 //   5. helm uninstall: nothing of the release is left, and the API server's audit log shows the
-//      webhook configuration deleted before anything else of the release.
+//      webhook configuration deleted before anything else of the release (the pre-delete hook);
+//   6. the contrast: `helm uninstall --no-hooks` deletes it last, in Helm's own order.
 // There is no controller-manager, scheduler or kubelet (test/e2e/README.md): no pod of the
 // Deployment ever runs, so "rolls the pods" is observed as the changed pod template (and its
 // generation), and the `helm test` hook (a curl pod) cannot run here.
@@ -116,6 +117,19 @@ const RELEASE_OBJECTS: Array<[string, string[]]> = [
   ['serviceaccount', ['-n', RELEASE_NS, FULLNAME]],
   ['poddisruptionbudget', ['-n', RELEASE_NS, FULLNAME]],
 ];
+
+function auditLines(): string[] {
+  return readFileSync(auditLog, 'utf8').split('\n').filter(Boolean);
+}
+let auditSeen = 0;
+/** The deletes of the release's objects logged since `auditSeen`, in the order they completed. */
+function releaseDeletes(): Array<{ resource: string; name: string; code: number }> {
+  return auditLines()
+    .slice(auditSeen)
+    .map((l) => JSON.parse(l) as Obj)
+    .filter((e) => e.verb === 'delete' && e.stage === 'ResponseComplete' && e.objectRef?.name?.startsWith(FULLNAME))
+    .map((e) => ({ resource: e.objectRef.resource as string, name: e.objectRef.name as string, code: e.responseStatus?.code as number }));
+}
 
 let installedCaBundle = '';
 let installedCert = '';
@@ -284,12 +298,8 @@ t.test('5. helm uninstall removes everything, the webhook configuration first', 
   t.equal(list.stdout.trim(), '', 'helm list is empty');
 
   // The order, from the API server's audit log (one JSON line per completed delete).
-  const deletes = readFileSync(auditLog, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Obj)
-    .filter((e) => e.verb === 'delete' && e.stage === 'ResponseComplete' && e.objectRef?.name?.startsWith(FULLNAME))
-    .map((e) => ({ resource: e.objectRef.resource as string, name: e.objectRef.name as string, code: e.responseStatus?.code as number }));
+  const deletes = releaseDeletes();
+  auditSeen = auditLines().length;
   t.comment(`deletes in order: ${deletes.map((d) => `${d.resource}/${d.name} ${d.code}`).join(', ')}`);
   t.ok(deletes.length >= RELEASE_OBJECTS.length, `${deletes.length} deletes logged`);
   t.same(deletes[0], { resource: 'validatingwebhookconfigurations', name: FULLNAME, code: 200 }, 'the first delete is the webhook configuration (pre-delete hook, before-hook-creation)');
@@ -303,4 +313,19 @@ t.test('5. helm uninstall removes everything, the webhook configuration first', 
   const typo = await cluster.kubectl(['apply', '--dry-run=server', '-n', APP_NS, '-f', example('pod-typo-in-name.yaml')]);
   t.equal(typo.code, 0, `no webhook, nothing denied: ${show(typo)}`);
   t.notMatch(typo.stderr, /failed calling webhook/);
+});
+
+t.test("6. why the hook: helm uninstall --no-hooks deletes in Helm's own order, the webhook configuration last", async (t) => {
+  const inst = await helm(['install', RELEASE, CHART, '--namespace', RELEASE_NS, ...installValues], kube);
+  t.equal(inst.code, 0, show(inst));
+  const r = await helm(['uninstall', RELEASE, '--namespace', RELEASE_NS, '--no-hooks'], kube);
+  t.equal(r.code, 0, show(r));
+  const deletes = releaseDeletes();
+  t.comment(`--no-hooks deletes in order: ${deletes.map((d) => `${d.resource}/${d.name} ${d.code}`).join(', ')}`);
+  const service = deletes.findIndex((d) => d.resource === 'services');
+  const vwc = deletes.findIndex((d) => d.resource === 'validatingwebhookconfigurations');
+  t.ok(service >= 0 && vwc > service, 'without the hook the Service goes first and the webhook configuration after it');
+  t.equal(vwc, deletes.length - 1, 'last of all (a kind missing from UninstallOrder)');
+  const vwcs = await cluster.kubectlOk(['get', 'validatingwebhookconfigurations', '-o', 'name']);
+  t.equal(vwcs.stdout.trim(), '', 'gone in the end either way');
 });
