@@ -12,6 +12,7 @@
 //   5. helm uninstall: nothing of the release is left, and the API server's audit log shows the
 //      webhook configuration deleted before anything else of the release (the pre-delete hook);
 //   6. the contrast: `helm uninstall --no-hooks` deletes it last, in Helm's own order.
+//   7. `helm template --kube-version 1.20.2 | kubectl apply`: every rendered object is accepted.
 // There is no controller-manager, scheduler or kubelet (test/e2e/README.md): no pod of the
 // Deployment ever runs, so "rolls the pods" is observed as the changed pod template (and its
 // generation), and the `helm test` hook (a curl pod) cannot run here.
@@ -328,4 +329,31 @@ t.test("6. why the hook: helm uninstall --no-hooks deletes in Helm's own order, 
   t.equal(vwc, deletes.length - 1, 'last of all (a kind missing from UninstallOrder)');
   const vwcs = await cluster.kubectlOk(['get', 'validatingwebhookconfigurations', '-o', 'name']);
   t.equal(vwcs.stdout.trim(), '', 'gone in the end either way');
+});
+
+t.test('7. helm template --kube-version 1.20.2 | kubectl apply (the GitOps way): the API server accepts every object', async (t) => {
+  const ns = 'bg-gitops';
+  await cluster.ensureNamespace(ns);
+  // --skip-tests: the `helm test` pod is a hook for `helm test`, not part of the install.
+  const rendered = await helm(['template', 'gitops', CHART, '--namespace', ns, '--kube-version', '1.20.2', '--skip-tests']);
+  t.equal(rendered.code, 0, show(rendered));
+  const applied = await cluster.kubectl(['apply', '-f', '-'], { input: rendered.stdout });
+  t.equal(applied.code, 0, show(applied));
+  t.match(applied.stdout, /poddisruptionbudget\.policy\/gitops-backoff-guard created/);
+  t.match(applied.stdout, /validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/gitops-backoff-guard (created|configured)/);
+  // Both documents of the webhook configuration (the release's and its pre-delete copy) are the
+  // same object with the same webhooks: applying the second changes nothing the API server uses.
+  const docs = rendered.stdout.split(/^---$/m).map((d) => parse(d) as Obj | null).filter((d): d is Obj => d?.kind === 'ValidatingWebhookConfiguration');
+  t.equal(docs.length, 2);
+  const live = await getJson(['validatingwebhookconfiguration', 'gitops-backoff-guard']);
+  const secret = await getJson(['secret', '-n', ns, 'gitops-backoff-guard-tls']);
+  t.equal(live.webhooks.length, 1);
+  t.equal(live.webhooks[0].clientConfig.caBundle, secret.data['ca.crt'], 'the caBundle matches the Secret applied with it');
+  t.same(live.webhooks[0].rules, docs[0]!.webhooks[0].rules);
+  t.same(live.webhooks[0].clientConfig.service, { name: 'gitops-backoff-guard', namespace: ns, path: '/validate', port: 443 });
+
+  const deleted = await cluster.kubectl(['delete', '-f', '-', '--ignore-not-found'], { input: rendered.stdout });
+  t.equal(deleted.code, 0, show(deleted));
+  const vwcs = await cluster.kubectlOk(['get', 'validatingwebhookconfigurations', '-o', 'name']);
+  t.equal(vwcs.stdout.trim(), '');
 });
