@@ -18,7 +18,7 @@
 // generation), and the `helm test` hook (a curl pod) cannot run here.
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -72,6 +72,7 @@ t.teardown(async () => {
   const keep = !t.passing();
   if (keep) t.comment(`e2e helm failed: logs kept in ${dir}`);
   await cluster.stop({ keep });
+  if (!keep && !process.env.BACKOFF_GUARD_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
 });
 const reg: TestRegistry = await startRegistry({ auth: 'none' });
 t.teardown(() => reg.stop());

@@ -9,7 +9,7 @@
 // the local header, the deflated bytes, their size and CRC-32 (APPNOTE.TXT, sections 4.3.7,
 // 4.3.12 and 4.3.16; the layer is far below the 4 GiB where ZIP64 would be needed).
 import { execFile } from 'node:child_process';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -135,6 +135,7 @@ export interface HelmOptions {
 
 // Helm's own folders (repositories, plugins, registry logins) in a throwaway place, never the user's.
 const helmHome = mkdtempSync(join(tmpdir(), 'bg-helm-home-'));
+process.once('exit', () => rmSync(helmHome, { recursive: true, force: true }));
 
 function runHelm(bin: string, args: string[], opts: HelmOptions): Promise<HelmResult> {
   return new Promise((resolve, reject) => {
