@@ -73,7 +73,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/*
 DNS names the serving certificate is valid for, as a YAML list: <svc>, <svc>.<ns>, <svc>.<ns>.svc,
-<svc>.<ns>.svc.<clusterDomain> (backoff-guard.generatedTls lists the same four).
+<svc>.<ns>.svc.<clusterDomain>, then tls.extraDNSNames (backoff-guard.generatedTls lists the same).
 */}}
 {{- define "backoff-guard.dnsNames" -}}
 {{- $svc := include "backoff-guard.fullname" . }}
@@ -82,6 +82,9 @@ DNS names the serving certificate is valid for, as a YAML list: <svc>, <svc>.<ns
 - {{ printf "%s.%s" $svc $ns }}
 - {{ printf "%s.%s.svc" $svc $ns }}
 - {{ printf "%s.%s.svc.%s" $svc $ns .Values.clusterDomain }}
+{{- range .Values.tls.extraDNSNames }}
+- {{ . }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -106,9 +109,9 @@ tlsKey: {{ index $data "tls.key" | quote }}
 {{- $svc := include "backoff-guard.fullname" . }}
 {{- $ns := .Release.Namespace }}
 {{- $days := int .Values.tls.generate.validityDays }}
-{{- $sans := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.%s" $svc $ns .Values.clusterDomain) }}
+{{- $sans := concat (list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.%s" $svc $ns .Values.clusterDomain)) (.Values.tls.extraDNSNames | default list) }}
 {{- $ca := genCA (printf "%s-ca" $svc) $days }}
-{{- $cert := genSignedCert (printf "%s.%s.svc" $svc $ns) nil $sans $days $ca }}
+{{- $cert := genSignedCert (printf "%s.%s.svc" $svc $ns) (.Values.tls.extraIPAddresses | default list) $sans $days $ca }}
 caCrt: {{ $ca.Cert | b64enc | quote }}
 tlsCrt: {{ $cert.Cert | b64enc | quote }}
 tlsKey: {{ $cert.Key | b64enc | quote }}
