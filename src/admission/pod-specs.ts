@@ -67,6 +67,7 @@ function optionalParts(raw: Obj): Partial<ContainerSpec> {
     if (isObj(probe)) out[key] = probe;
   }
   if (typeof raw.stdin === 'boolean') out.stdin = raw.stdin;
+  if (typeof raw.workingDir === 'string' && raw.workingDir !== '') out.workingDir = raw.workingDir;
   if (typeof raw.tty === 'boolean') out.tty = raw.tty;
   return out;
 }

@@ -9,7 +9,7 @@
 // (argv), runc libcontainer/standard_init_linux.go (exec lookup), shared/docs/kubelet-semantics.md.
 import { outcome } from './consequence.js';
 import { lookupExecutable } from './exec-lookup.js';
-import { imageConfigFor, searchPath } from './image-context.js';
+import { imageConfigFor, searchPath, workingDirOf } from './image-context.js';
 import type { CheckPorts } from './ports.js';
 import type { Check, CheckInput, Finding } from './types.js';
 
@@ -58,7 +58,7 @@ async function inImage(input: CheckInput, ports: CheckPorts, name: string): Prom
   const files = await ports.inspector.files(input.image, image.architecture, input.signal);
   if (files.status !== 'found') return { status: 'unknown', reason: files.reason };
   const c = input.target.container;
-  const hit = lookupExecutable(files.files, name, searchPath(c, image.found.config), image.found.config.workingDir);
+  const hit = lookupExecutable(files.files, name, searchPath(c, image.found.config), workingDirOf(c, image.found.config));
   return hit.status === 'ok' ? { status: 'found', path: hit.path } : { status: 'absent', error: 'error' in hit ? hit.error : `exec: ${quote(name)}: executable file not found in $PATH` };
 }
 

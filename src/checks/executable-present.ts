@@ -6,7 +6,7 @@
 import { commandSanity } from './command-sanity.js';
 import { outcome } from './consequence.js';
 import { lookupExecutable } from './exec-lookup.js';
-import { effectiveArgv, imageConfigFor, q, searchPath, type EffectiveArgv } from './image-context.js';
+import { effectiveArgv, imageConfigFor, q, searchPath, workingDirOf, type EffectiveArgv } from './image-context.js';
 import type { CheckPorts } from './ports.js';
 import type { Check, Finding } from './types.js';
 
@@ -48,7 +48,7 @@ export const executablePresent: Check<CheckPorts> = {
     if (files.status === 'unknown') {
       return [{ checkId: ID, container: c.name, certainty: 'unverified', message: `could not verify that ${q(name)} exists in image ${img}: ${files.reason}; allowed unchecked` }];
     }
-    const hit = lookupExecutable(files.files, name, searchPath(c, config), config.workingDir);
+    const hit = lookupExecutable(files.files, name, searchPath(c, config), workingDirOf(c, config));
     const start = outcome(input, 'start').text;
     switch (hit.status) {
       case 'ok':

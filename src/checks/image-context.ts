@@ -126,6 +126,14 @@ export function searchPath(container: ContainerSpec, image: Pick<ImageRuntimeCon
   return '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 }
 
+/**
+ * The directory the process starts in: the container's workingDir, else the image's WORKDIR
+ * (kubelet passes workingDir to the runtime, which overrides the image's; exec probes run there too).
+ */
+export function workingDirOf(container: ContainerSpec, image: Pick<ImageRuntimeConfig, 'workingDir'>): string {
+  return container.workingDir || image.workingDir;
+}
+
 export const q = (s: string): string => JSON.stringify(s);
 
 /**

@@ -10,7 +10,7 @@
 import { outcome as failureOutcome } from './consequence.js';
 import { NEVER_A_FILE } from './command-sanity.js';
 import { lookupExecutable } from './exec-lookup.js';
-import { imageConfigFor, q, searchPath, text } from './image-context.js';
+import { imageConfigFor, q, searchPath, text, workingDirOf } from './image-context.js';
 import type { CheckPorts } from './ports.js';
 import { analyzeScript, parseScript, shellInvocation } from './shell-analysis.js';
 import { short } from './shell-script.js';
@@ -76,7 +76,7 @@ export const probes: Check<CheckPorts> = {
       if (!image) continue;
       const files = await ports.inspector.files(input.image, image.architecture, input.signal);
       if (files.status !== 'found') continue; // executable-present says "could not verify" once
-      const hit = lookupExecutable(files.files, cmd0, searchPath(c, image.found.config), image.found.config.workingDir);
+      const hit = lookupExecutable(files.files, cmd0, searchPath(c, image.found.config), workingDirOf(c, image.found.config));
       if (hit.status === 'ok') continue;
       const why = hit.status === 'bad-interpreter' ? `needs ${q(hit.interpreter)}, which is not in the image` : 'is not in the image';
       add(`${name} probe command ${q(cmd0)} ${why}: every probe fails with ${hit.error}${outcome}`, 'use a program the image has, or an httpGet probe', `image ${q(input.image.original)}`);

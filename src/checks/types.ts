@@ -21,6 +21,8 @@ export interface ContainerSpec {
   readinessProbe?: Record<string, unknown>;
   startupProbe?: Record<string, unknown>;
   stdin?: boolean;
+  /** The container's workingDir: relative commands resolve against it, else the image's WORKDIR. */
+  workingDir?: string;
   tty?: boolean;
 }
 

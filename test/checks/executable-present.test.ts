@@ -76,6 +76,12 @@ t.test('a PATH set in the container env is the one searched', async (t) => {
   t.same(await run({ image: img('alpine:3'), command: ['busybox'] }), []);
 });
 
+t.test('a relative command is resolved in the container workingDir, which overrides the image WORKDIR', async (t) => {
+  t.same(await run({ image: img('alpine:3'), command: ['./busybox', 'sleep', '1d'], workingDir: '/bin' }), [], './busybox in workingDir /bin');
+  expectOne(t, await run({ image: img('alpine:3'), command: ['./busybox', 'sleep', '1d'], workingDir: '/tmp' }), 'certain', '"./busybox"', 'no such file or directory');
+  expectOne(t, await run({ image: img('alpine:3'), command: ['./busybox', 'sleep', '1d'] }), 'certain', '"./busybox"');
+});
+
 t.test('passing: the program is there (symlinked busybox applets, distroless entrypoint)', async (t) => {
   t.same(await run({ image: img('alpine:3'), command: ['sh', '-c', 'sleep infinity'] }), []);
   t.same(await run({ image: img('distroless:1') }), []);

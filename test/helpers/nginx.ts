@@ -86,3 +86,14 @@ export function proxyTo(port: number): string {
       proxy_set_header Host $http_host;
       proxy_ssl_verify off;`;
 }
+
+/** nginx writes an access-log line after the answer has gone out: poll the file until `ready` holds (or 5 s pass). */
+export async function readAccessLog(file: string, ready: (text: string) => boolean, timeoutMs = 5000): Promise<string> {
+  const { readFileSync, existsSync } = await import('node:fs');
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (ready(text) || Date.now() >= until) return text;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

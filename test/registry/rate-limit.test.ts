@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryClient, RegistryError } from '../../src/registry/index.js';
 import { startHangingServer } from '../helpers/hanging-server.js';
-import { proxyTo, startNginx } from '../helpers/nginx.js';
+import { proxyTo, readAccessLog, startNginx } from '../helpers/nginx.js';
 import { freePort } from '../helpers/ports.js';
 import { pushImage } from '../helpers/registry-fixtures.js';
 import { startRegistry } from '../helpers/registry.js';
@@ -84,6 +84,8 @@ t.test('429 from nginx limit_req: warn data, back off until Retry-After, resume'
   t.equal(client.backoffUntil(domain), 0);
   const after = await client.headManifest({ domain, path: 'team/app', reference: '4' });
   t.ok(after.digest, 'calls resume after the reset');
+  // nginx writes its access-log line after the answer is sent: wait for it rather than race it.
+  await readAccessLog(accessLog, (l) => l.split('\n').filter((x) => x.includes('/manifests/')).length >= 3);
   const calls = manifestCalls();
   t.same(
     calls.map((l) => l.split(' ')[0]),
