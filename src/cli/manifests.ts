@@ -77,7 +77,8 @@ export function parseManifests(text: string, name: string, file?: string): { doc
     }
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return; // an empty document between ---
-    const template = templateOf(doc.commentBefore);
+    // The comment is the document's, or its first node's when it follows the --- marker.
+    const template = templateOf(doc.commentBefore) ?? templateOf((doc.contents as { commentBefore?: string | null } | null)?.commentBefore);
     for (const { object, node } of expand(value, (doc.contents ?? undefined) as Node | undefined)) {
       const position = positionOf(node, lines);
       docs.push({
