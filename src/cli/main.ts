@@ -154,7 +154,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'check') {
-    const targets = values.file ?? [];
+    // Files after the command count as -f (pre-commit appends the staged files).
+    const targets = [...(values.file ?? []), ...positionals.slice(1)];
     const kustomizations = values.kustomize ?? [];
     if (targets.length === 0 && kustomizations.length === 0) {
       process.stderr.write('backoff-guard check: give the manifests with -f FILE|DIR|- or a kustomize directory with -k DIR\n');
