@@ -118,6 +118,10 @@ t.test('exit codes: --fail-on deny (default) and warning, unreadable input wins,
   const badFail = await runCli(['check', '--fail-on', 'info', '-f', 'examples/pod-ok.yaml']);
   t.equal(badFail.code, 2);
   t.match(badFail.stderr, '--fail-on "info" must be deny or warning');
+  // files after the command count as -f (pre-commit appends the staged files)
+  const positional = await runCli(['check', '--offline', 'examples/pod-ok.yaml', 'examples/pod-typo-in-name.yaml']);
+  t.equal(positional.code, 1);
+  t.match(positional.stdout, /^2 objects checked: 1 would be denied/m);
   // not a TTY: no progress line on stderr
   t.equal(warnOnly.stderr, '');
 });
