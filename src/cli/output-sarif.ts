@@ -22,9 +22,13 @@ function sentence(text: string): string {
   return /[.!?]$/.test(t) ? t : `${t}.`;
 }
 
-/** "image-exists" -> "ImageExists" (rule names are identifiers, §3.49.7). */
-function ruleName(id: string): string {
-  return id.replace(/(^|[^a-zA-Z0-9]+)([a-zA-Z0-9])/g, (_, _sep: string, c: string) => c.toUpperCase());
+/**
+ * "image-exists" -> { name: "ImageExists" } (rule names are identifiers, §3.49.7); none when it
+ * would only differ from the id in case, as the Multitool (SARIF1001) wants name and id to differ.
+ */
+function ruleName(id: string): { name?: string } {
+  const name = id.replace(/(^|[^a-zA-Z0-9]+)([a-zA-Z0-9])/g, (_, _sep: string, c: string) => c.toUpperCase());
+  return name.toLowerCase() === id.toLowerCase() ? {} : { name };
 }
 
 /** Relative URI reference for a path under `root`, else an absolute file: URI. */
@@ -41,7 +45,7 @@ function resultText(f: FindingRecord): string {
 export function sarifOutput(report: CheckReport, checks: readonly Pick<Check, 'id' | 'description'>[], root: string): string {
   const rules = checks.map((c) => ({
     id: c.id,
-    name: ruleName(c.id),
+    ...ruleName(c.id),
     shortDescription: { text: sentence(c.description) },
     fullDescription: { text: sentence(c.description) },
     help: {
@@ -59,7 +63,7 @@ export function sarifOutput(report: CheckReport, checks: readonly Pick<Check, 'i
     index.set(f.checkId, rules.length);
     rules.push({
       id: f.checkId,
-      name: ruleName(f.checkId),
+      ...ruleName(f.checkId),
       shortDescription: { text: sentence(`backoff-guard check ${f.checkId}`) },
       fullDescription: { text: sentence(`backoff-guard check ${f.checkId}`) },
       help: { text: sentence(`See the result's message for what to change`) },

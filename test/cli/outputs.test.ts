@@ -92,6 +92,7 @@ t.test('sarif: valid SARIF 2.1.0 (ajv and the SARIF Multitool), rules with help,
   }
   t.match(output, /1 files scanned/);
   t.notMatch(output, /: error /, output);
+  t.notMatch(output, /SARIF1001/, 'rule names differ from ids');
 });
 
 t.test('github: workflow commands with escaped data and properties', async (t) => {
