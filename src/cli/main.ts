@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Process entry: the only file that reads process.env and process.argv.
 //   backoff-guard serve [--config FILE] [--port N] [--kubeconfig FILE]
-//   backoff-guard check -f FILE|DIR|- [--config FILE] [--offline] [--timeout MS] [--docker-config FILE]
+//   backoff-guard check (-f FILE|DIR|- | -k DIR)... [-o text|json|sarif|github] [--fail-on deny|warning]
+//                       [--config FILE] [--offline] [--timeout MS] [--docker-config FILE]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -16,8 +17,10 @@ const USAGE = `backoff-guard ${VERSION}: catch ImagePullBackOff and CrashLoopBac
 Usage:
   backoff-guard serve [--config FILE] [--port N] [--kubeconfig FILE]
       Run the validating admission webhook over HTTPS (POST /validate, GET /healthz, GET /readyz).
-  backoff-guard check -f FILE|DIR|- [--config FILE] [--offline] [--timeout MS] [--docker-config FILE]
-      Run the same checks over manifest files; exit 1 when something would be denied.
+  backoff-guard check (-f FILE|DIR|- | -k DIR)... [-o FORMAT] [--fail-on deny|warning]
+                     [--config FILE] [--offline] [--timeout MS] [--docker-config FILE]
+      Run the same checks over manifest files. Exit 0: nothing at or above --fail-on;
+      1: a finding at or above it; 2: unreadable input or a bad option.
   backoff-guard review -f FILE
       Print the AdmissionReview the API server would send for the first object in FILE
       (to try the webhook with curl).
@@ -26,12 +29,17 @@ Options:
   -c, --config FILE      YAML config file (see README "Configuration"); env BACKOFF_GUARD_* overrides it
   -p, --port N           listen port (default 8443)
       --kubeconfig FILE  read namespace labels with this kubeconfig instead of the in-cluster account
-  -f, --file PATH        manifest file, folder, or - for standard input
-      --offline          check without contacting registries
+  -f, --file PATH        manifest file, folder, or - for standard input (e.g. helm template ... | check -f -)
+  -k, --kustomize DIR    check what "kubectl kustomize DIR" renders (needs kubectl on PATH)
+  -o, --output FORMAT    text (default), json, sarif (SARIF 2.1.0) or github (workflow command annotations)
+      --fail-on LEVEL    deny (default): exit 1 when something would be denied; warning: also on warnings
+      --offline          check without contacting registries (what needs one becomes a warning)
       --docker-config FILE  pull credentials for check (a docker config.json), matched to images as the kubelet does
       --timeout MS       time allowed for registry lookups in check (default 15000)
   -h, --help             this help
   -v, --version          print the version`;
+
+const OUTPUT_FORMATS = ['text', 'json', 'sarif', 'github'];
 
 /** The pod's namespace: POD_NAMESPACE (downward API), else the service account's namespace file. */
 function ownNamespace(): string | undefined {
@@ -54,6 +62,9 @@ async function main(argv: string[]): Promise<number> {
         port: { type: 'string', short: 'p' },
         kubeconfig: { type: 'string' },
         file: { type: 'string', short: 'f', multiple: true },
+        kustomize: { type: 'string', short: 'k', multiple: true },
+        output: { type: 'string', short: 'o' },
+        'fail-on': { type: 'string' },
         offline: { type: 'boolean' },
         'docker-config': { type: 'string' },
         timeout: { type: 'string' },
@@ -143,9 +154,21 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'check') {
-    const targets = values.file ?? [];
-    if (targets.length === 0) {
-      process.stderr.write('backoff-guard check: give the manifests with -f FILE|DIR|-\n');
+    // Files after the command count as -f (pre-commit appends the staged files).
+    const targets = [...(values.file ?? []), ...positionals.slice(1)];
+    const kustomizations = values.kustomize ?? [];
+    if (targets.length === 0 && kustomizations.length === 0) {
+      process.stderr.write('backoff-guard check: give the manifests with -f FILE|DIR|- or a kustomize directory with -k DIR\n');
+      return 2;
+    }
+    const format = values.output ?? 'text';
+    if (!OUTPUT_FORMATS.includes(format)) {
+      process.stderr.write(`backoff-guard check: --output ${JSON.stringify(format)} must be one of ${OUTPUT_FORMATS.join(', ')}\n`);
+      return 2;
+    }
+    const failOn = values['fail-on'] ?? 'deny';
+    if (failOn !== 'deny' && failOn !== 'warning') {
+      process.stderr.write(`backoff-guard check: --fail-on ${JSON.stringify(failOn)} must be deny or warning\n`);
       return 2;
     }
     const timeoutMs = values.timeout ? Number(values.timeout) : 15_000;
@@ -154,7 +177,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const { createEngine } = await import('../engine.js');
-    const { checkManifests } = await import('./check.js');
+    const { checkManifests, exitCode } = await import('./check.js');
     const { allChecks } = await import('../checks/index.js');
     const logger = pino({ level: 'silent' });
     let pullSecrets;
@@ -181,14 +204,29 @@ async function main(argv: string[]): Promise<number> {
       }
       throw err;
     }
-    const docs = targets.map((t) => readManifests(t));
-    const summary = await checkManifests(
-      docs.flatMap((d) => d.docs),
-      docs.flatMap((d) => d.errors),
-      { checks: allChecks, ports: engine.ports, timeoutMs, out: (line) => process.stdout.write(`${line}\n`) },
+    const inputs = targets.map((t) => readManifests(t));
+    if (kustomizations.length > 0) {
+      const { renderKustomize } = await import('./kustomize.js');
+      for (const dir of kustomizations) inputs.push(await renderKustomize(dir));
+    }
+    const { terminalProgress } = await import('./progress.js');
+    const progress = terminalProgress(process.stderr);
+    const report = await checkManifests(
+      inputs.flatMap((d) => d.docs),
+      inputs.flatMap((d) => d.errors),
+      { checks: allChecks, ports: engine.ports, timeoutMs, ...(progress ? { progress } : {}) },
     );
     await engine.close();
-    return summary.exitCode;
+    const code = exitCode(report, failOn);
+    const root = process.cwd();
+    let text: string;
+    if (format === 'json') text = (await import('./output-json.js')).jsonOutput(report, failOn, code);
+    else if (format === 'sarif') text = (await import('./output-sarif.js')).sarifOutput(report, allChecks, root);
+    else if (format === 'github') text = (await import('./output-github.js')).githubOutput(report, root);
+    else text = (await import('./output-text.js')).textOutput(report);
+    // Exit only once the report is flushed: process.exit() would cut a piped stdout short.
+    await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
+    return code;
   }
 
   process.stderr.write(`backoff-guard: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
