@@ -220,6 +220,25 @@ const python: CorpusEntry[] = [
   { ...long('python', 'python: relative python3 via workingDir /usr/bin', { command: ['./python3', '-m', 'http.server'], workingDir: '/usr/bin' }), ...bug(BUG_WORKING_DIR) },
   long('python', 'python: trap in sh with python child', sh('trap "kill -TERM $pid" TERM; python3 -m http.server & pid=$!; wait $pid')),
   ...pythonJobs.map(([n, argv]) => job('python', `python job: ${n}`, { command: argv })),
+  // pydoc's documentation server: a long-running #!/usr/bin/python3.11 script behind a symlink.
+  long('python', 'python: pydoc3 -p server (script behind pydoc3 -> pydoc3.11)', { command: ['pydoc3', '-n', '0.0.0.0', '-p', '8080'] }),
+  // Debian's own scripts, every #! form they use: "#! /bin/sh" (a space), "#!/bin/sh -e",
+  // "#!/bin/sh -" , trailing blanks, "#! /usr/bin/env python3", perl with -w, bash.
+  ...(
+    [
+      ['savelog (#! /bin/sh)', ['savelog', '-c', '7', '/var/log/app.log']],
+      ['add-shell (#!/bin/sh -e)', ['add-shell', '/bin/dash']],
+      ['bashbug (#!/bin/sh -)', ['bashbug', '--version']],
+      ['invoke-rc.d (#!/bin/sh + blanks)', ['invoke-rc.d', '--query', 'nginx', 'start']],
+      ['pygettext3.11 (#! /usr/bin/env python3)', ['pygettext3.11', '--help']],
+      ['py3clean (#! /usr/bin/python3)', ['py3clean', '/app']],
+      ['pydoc3.11 (#!/usr/bin/python3.11)', ['pydoc3.11', 'json']],
+      ['adduser (#! /usr/bin/perl)', ['adduser', '--system', '--no-create-home', 'app']],
+      ['debconf-apt-progress (#!/usr/bin/perl -w)', ['debconf-apt-progress', '--help']],
+      ['ldd (#!/bin/bash)', ['ldd', '/usr/bin/python3']],
+      ['/usr/sbin/adduser by path', ['/usr/sbin/adduser', '--help']],
+    ] as Array<[string, string[]]>
+  ).map(([n, argv]) => job('python', `python job: Debian script ${n}`, { command: argv })),
 ];
 
 // ---- nginx ----
