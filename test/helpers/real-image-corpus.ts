@@ -309,7 +309,29 @@ const slimmed: CorpusEntry[] = [
   job('slimmed', 'slimmed job: /usr/bin/env', { command: ['/usr/bin/env'] }),
 ];
 
-export const CORPUS: CorpusEntry[] = [...busybox, ...busyboxApp, ...minbase, ...python, ...nginx, ...node, ...staticNonroot, ...slimmed];
+// ---- how Helm charts and operators write commands ----
+const downward = [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }];
+const charts: CorpusEntry[] = [
+  long('busybox', 'chart: command sh -c, script in args', { command: ['/bin/sh', '-c'], args: ['while true; do echo hello; sleep 10; done'] }),
+  long('minbase', 'chart: sh -ec combined flags', { command: ['sh', '-ec', 'echo configuring; exec sleep infinity'] }),
+  long('minbase', 'chart: sh -xc', { command: ['/bin/sh', '-xc', 'exec tail -f /dev/null'] }),
+  long('minbase', 'chart: bash -c --', { command: ['/bin/bash', '-c', '--', 'while true; do sleep 30; done;'] }),
+  long('minbase', 'chart: bash -lc', { command: ['bash', '-lc', 'exec sleep infinity'] }),
+  long('minbase', 'chart: bash -euo pipefail -c', { command: ['bash', '-euo', 'pipefail', '-c', 'ls /etc | wc -l; exec sleep infinity'] }),
+  long('busybox', 'chart: sh -c with $0 and positional args', { command: ['sh', '-c', 'echo "$0 started with $1"; exec sleep "$2"', 'worker', 'blue', 'infinity'] }),
+  long('busybox', 'chart: kubelet $(VAR) expansion in the script', { command: ['sh', '-c', 'echo $(POD_NAME) starting; exec sleep infinity'], env: downward }),
+  long('busybox', 'chart: kubelet $(VAR) expansion in args', { command: ['sleep'], args: ['$(DELAY)'], env: [{ name: 'DELAY', value: 'infinity' }] }),
+  long('minbase', 'chart: heredoc config then exec', sh("cat > /tmp/app.conf <<'EOF'\nport=8080\nEOF\nexec sleep infinity")),
+  long('minbase', 'chart: preStop hook and terminationGracePeriod', { command: ['sleep', 'infinity'], lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', 'sleep 5'] } } } }, { pod: { terminationGracePeriodSeconds: 30 } }),
+  long('busybox', 'chart: stdin-attached shell (kubectl attach)', { command: ['sh'], stdin: true, tty: true }),
+  long('python', 'chart: PYTHONPATH and -m module', { command: ['python3', '-m', 'http.server'], env: [{ name: 'PYTHONPATH', value: '/app' }], workingDir: '/app' }),
+  long('nginx', 'chart: readiness exec with sh and test', { readinessProbe: { exec: { command: ['/bin/sh', '-c', 'test -e /run/nginx.pid'] } } }),
+  long('busybox', 'chart: sidecar that waits for the main container with trap', sh('trap : TERM INT; sleep infinity & wait')),
+  long('node', 'chart: node with --max-old-space-size and NODE_OPTIONS', { args: ['node', '--max-old-space-size=256', '-e', "setInterval(() => {}, 1 << 30)"], env: [{ name: 'NODE_OPTIONS', value: '--enable-source-maps' }] }),
+  long('staticNonroot', 'chart: distroless with resources and a tcp probe', { resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } }, ports: [{ name: 'metrics', containerPort: 9090 }], livenessProbe: { tcpSocket: { port: 'metrics' } } }),
+];
+
+export const CORPUS: CorpusEntry[] = [...charts, ...busybox, ...busyboxApp, ...minbase, ...python, ...nginx, ...node, ...staticNonroot, ...slimmed];
 
 /** The true failures: each must be denied by `check`. */
 export const FAILURES: FailureEntry[] = [
