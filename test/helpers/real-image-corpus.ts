@@ -40,6 +40,8 @@ export const BUG_WORKING_DIR =
   "container workingDir ignored: executable-present and probes resolve a relative command against the image's WORKDIR only (src/checks/executable-present.ts:48, src/checks/probes.ts:80; ContainerSpec has no workingDir, src/admission/pod-specs.ts does not read it)";
 export const BUG_SLEEP_HOUR =
   'sleep 60..3600 is "likely ends soon" (src/checks/shell-analysis.ts:252): a process that runs 10 minutes resets the kubelet back-off, so `sleep 3600` restarts hourly without CrashLoopBackOff';
+export const GAP_DASH_PIPEFAIL =
+  'missed failure: `set -o pipefail` in an sh -c script on a Debian image: dash 0.5.12 exits 2 at once with "set: Illegal option -o pipefail" (CrashLoopBackOff), and no check reports it (src/checks/shell-analysis.ts knows bash-only syntax such as [[, not bash-only set options)';
 const bug = (todo: string) => ({ todo });
 
 const sh = (script: string) => ({ command: ['sh', '-c', script] });
@@ -335,6 +337,7 @@ export const CORPUS: CorpusEntry[] = [...charts, ...busybox, ...busyboxApp, ...m
 
 /** The true failures: each must be denied by `check`. */
 export const FAILURES: FailureEntry[] = [
+  { ...long('minbase', 'minbase: set -o pipefail in sh -c (dash)', sh('set -eu -o pipefail; ls /etc | wc -l; exec sleep infinity')), check: 'shell-script', ...bug(GAP_DASH_PIPEFAIL) },
   { ...long('busybox', 'busybox: bash -c', { command: ['bash', '-c', 'while true; do sleep 1; done'] }), check: 'executable-present' },
   { ...long('busybox', 'busybox: /bin/bash by path', { command: ['/bin/bash', '-c', 'sleep infinity'] }), check: 'executable-present' },
   { ...long('busybox', 'busybox: exec probe with bash', { command: ['sleep', 'infinity'], livenessProbe: { exec: { command: ['bash', '-c', 'true'] } } }), check: 'probes' },
