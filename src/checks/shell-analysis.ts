@@ -138,6 +138,36 @@ export function bashOnlyCommands(file: ShFile): string[] {
   return [...found];
 }
 
+/**
+ * `set` options a POSIX-mode parse accepts that dash does not have: `set -o pipefail` (also
+ * `set -euo pipefail`) makes dash print "set: Illegal option -o pipefail" and, `set` being a
+ * special builtin, the non-interactive shell exits with status 2 at once. Busybox ash and bash
+ * have pipefail; dash releases up to 0.5.12 (Debian bookworm's, proved by test/real-images) do not.
+ */
+const DASH_MISSING_SET_OPTIONS = new Set(['pipefail']);
+
+/** `-o NAME` options of `set` in the script that dash rejects ("pipefail"). */
+export function dashMissingSetOptions(file: ShFile): string[] {
+  const sx = syntax();
+  const found = new Set<string>();
+  sx.Walk(file, (node) => {
+    if (node && sx.NodeType(node) === 'CallExpr') {
+      const args = (node['Args'] as ShWord[]).map(literal);
+      if (args[0] !== 'set') return true;
+      for (let i = 1; i < args.length - 1; i++) {
+        const flag = args[i];
+        // -o, -eo, -euo, +o: the option name is the next word.
+        if (flag !== undefined && /^[-+][a-zA-Z]*o$/.test(flag)) {
+          const name = args[i + 1];
+          if (name !== undefined && DASH_MISSING_SET_OPTIONS.has(name)) found.add(name);
+        }
+      }
+    }
+    return true;
+  });
+  return [...found];
+}
+
 /** The value of a word when it has no expansion in it, else undefined. */
 function literal(word: ShWord | undefined): string | undefined {
   if (!word) return undefined;

@@ -5,7 +5,7 @@
 //   warning, unless the image's /bin/sh is bash;
 // - a script whose every path ends with a non-zero exit (`exit 1`, `false`) after only quick
 //   commands: the container fails at once, every time -> deny (warning when only likely).
-import { analyzeScript, basename, bashOnlyCommands, parseScript, shellInvocation } from './shell-analysis.js';
+import { analyzeScript, basename, bashOnlyCommands, dashMissingSetOptions, parseScript, shellInvocation } from './shell-analysis.js';
 import { outcome } from './consequence.js';
 import { argvFromSpec, effectiveArgv, imageConfigFor, q } from './image-context.js';
 import type { CheckPorts } from './ports.js';
@@ -26,15 +26,20 @@ export async function runArgv(input: CheckInput, ports: CheckPorts): Promise<str
   return image ? effectiveArgv(input.target.container, image.found.config).argv : undefined;
 }
 
+/** The file the shell resolves to in the image (`sh` -> `/usr/bin/dash`), when the image is indexable. */
+async function shellBinary(input: CheckInput, ports: CheckPorts, shell: string): Promise<string | undefined> {
+  if (!ports.inspector || !input.image) return undefined;
+  const image = await imageConfigFor(input, ports);
+  if (!image) return undefined;
+  const files = await ports.inspector.files(input.image, image.architecture, input.signal);
+  if (files.status !== 'found') return undefined;
+  const target = files.files.stat(shell.includes('/') ? shell : `/bin/${shell}`);
+  return target ? basename(target.path) : undefined;
+}
+
 /** Whether the image's /bin/sh is bash (RHEL, Fedora, Amazon Linux): bashisms then work under sh. */
 async function shIsBash(input: CheckInput, ports: CheckPorts, shell: string): Promise<boolean> {
-  if (!ports.inspector || !input.image) return false;
-  const image = await imageConfigFor(input, ports);
-  if (!image) return false;
-  const files = await ports.inspector.files(input.image, image.architecture, input.signal);
-  if (files.status !== 'found') return false;
-  const target = files.files.stat(shell.includes('/') ? shell : `/bin/${shell}`);
-  return target !== undefined && basename(target.path).startsWith('bash');
+  return (await shellBinary(input, ports, shell))?.startsWith('bash') ?? false;
 }
 
 export const shellScript: Check<CheckPorts> = {
@@ -76,6 +81,18 @@ export const shellScript: Check<CheckPorts> = {
           'likely',
           `the ${shell} -c script ${q(short(inv.script, 40))} uses ${bashOnly.map((b) => `"${b}"`).join(', ')}, which POSIX sh does not have: dash (Debian, Ubuntu) fails with "${bashOnly[0]}: not found"`,
           'run it with bash, or use [ ] and .',
+        );
+      }
+    }
+    if (inv.language === 'posix') {
+      const options = dashMissingSetOptions(parsed.file);
+      // Only where the image shows dash: busybox ash and bash have pipefail, and an unreadable
+      // image says nothing either way.
+      if (options.length > 0 && (await shellBinary(input, ports, inv.shell))?.startsWith('dash')) {
+        return finding(
+          'likely',
+          `the ${shell} -c script ${q(short(inv.script, 40))} sets -o ${options[0]}, and this image's sh is dash, which up to release 0.5.12 has no ${options[0]}: it stops with "set: Illegal option -o ${options[0]}" (${failed})`,
+          `run it with bash, or drop -o ${options[0]}`,
         );
       }
     }

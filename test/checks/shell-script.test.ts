@@ -51,3 +51,18 @@ t.test('cannot tell: the argv needs the image and the registry cannot say; a non
   t.same(await run({ image: img('multi:1'), args: ['sh', '-c', 'exit 3'] }, 'Pod', world.ports({ inspector: blindInspector() })), []);
   t.same(await run({ image: img('alpine:3'), command: ['sh', '-c', 'exit $CODE'] }), []);
 });
+
+t.test('set -o pipefail under dash: a warning only where the image shows dash', async (t) => {
+  const dash = await run({ image: img('layered:1'), command: ['sh', '-c', 'set -euo pipefail; ls | wc -l; exec sleep infinity'] });
+  expectOne(t, dash, 'likely', 'sets -o pipefail', 'sh is dash', '"set: Illegal option -o pipefail"', 'run it with bash');
+  const split = await run({ image: img('layered:1'), command: ['/bin/sh', '-c', 'set -e -o pipefail\nexec app'] }, 'Deployment');
+  expectOne(t, split, 'likely', 'sets -o pipefail');
+  t.same(await run({ image: img('layered:1'), command: ['bash', '-c', 'set -euo pipefail; exec sleep infinity'] }), [], 'bash has pipefail');
+  t.same(await run({ image: img('alpine:3'), command: ['sh', '-c', 'set -o pipefail; exec sleep infinity'] }), [], 'busybox ash has pipefail');
+  t.same(await run({ image: img('layered:1'), command: ['sh', '-c', 'set -o errexit; echo "-o pipefail"; exec app'] }), [], 'another option, and pipefail only quoted in an echo');
+  t.same(
+    await run({ image: img('layered:1'), command: ['sh', '-c', 'set -o pipefail; exec app'] }, 'Pod', world.ports({ inspector: blindInspector() })),
+    [],
+    'cannot tell which sh the image has: silent',
+  );
+});
