@@ -165,6 +165,11 @@ export interface FileEntry {
   target?: string;
   /** The `#!` line of an executable regular file, without `#!` and trimmed. */
   shebang?: string;
+  /**
+   * A hard link to a path its own layer does not hold: the file is the one at that path in the
+   * layers below (moby pkg/archive links to the extracted root), so its content is read there.
+   */
+  hardlinkTo?: string;
 }
 
 /** The image's merged file system (layers applied in order, whiteouts honoured). */

@@ -16,12 +16,22 @@ export class LayeredFileSystem implements ImageFileSystem {
 
   /** The entry at a clean path ('a/b'), no symlink followed anywhere. */
   raw(path: string): FileEntry | undefined {
+    return this.#rawBelow(path, this.layers.length);
+  }
+
+  /** raw() over the layers under index `top` only. */
+  #rawBelow(path: string, top: number, linkHops = 0): FileEntry | undefined {
     if (path === '') return ROOT;
     const ancestors: string[] = [];
     for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) ancestors.push(path.slice(0, i));
-    for (let l = this.layers.length - 1; l >= 0; l--) {
+    for (let l = top - 1; l >= 0; l--) {
       const layer = this.layers[l]!;
       const own = layer.entries.get(path);
+      if (own?.hardlinkTo !== undefined && linkHops < this.layers.length) {
+        // The inode of the file at that path in the layers below: its type and `#!` line.
+        const lower = this.#rawBelow(own.hardlinkTo, l, linkHops + 1);
+        return lower && lower.type === 'file' ? { ...lower, mode: own.mode } : own;
+      }
       if (own) return own;
       if (layer.whiteouts.has(path)) return undefined;
       for (const a of ancestors) {

@@ -227,9 +227,11 @@ export class TarIndexer {
         entry = { type: 'file', mode };
         break;
       case '1': {
-        // A hard link shares the inode of an earlier entry of this layer or a lower one.
-        const target = this.index.entries.get(cleanPath(linkName));
-        entry = target ? { ...target, mode } : { type: 'file', mode };
+        // A hard link shares the inode of an earlier entry of this layer or a lower one; a lower
+        // one is resolved by file-tree.ts, which sees the layers below.
+        const targetPath = cleanPath(linkName);
+        const target = this.index.entries.get(targetPath);
+        entry = target ? { ...target, mode } : { type: 'file', mode, hardlinkTo: targetPath };
         break;
       }
       case '2':

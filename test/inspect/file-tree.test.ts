@@ -1,7 +1,7 @@
 import t from 'tap';
 import { LayeredFileSystem } from '../../src/inspect/file-tree.js';
 import { indexTarBuffer } from '../../src/inspect/tar-index.js';
-import { binary, buildTar, opaque, whiteout, type TarEntry } from '../helpers/tar-builder.js';
+import { binary, buildTar, opaque, script, whiteout, type TarEntry } from '../helpers/tar-builder.js';
 
 const fs = (...layers: TarEntry[][]) => new LayeredFileSystem(layers.map((l) => indexTarBuffer(buildTar(l))));
 
@@ -72,4 +72,16 @@ t.test('directories implied by deeper entries are walkable', async (t) => {
   const f = fs([binary('a/b/c/tool')]);
   t.ok(f.stat('/a/b/c/tool'));
   t.ok(f.stat('/a/./b/../b/c/tool'));
+});
+
+t.test('a hard link to a lower layer is the lower file: its #! line is seen', async (t) => {
+  const lower = [script('usr/bin/run.sh', '/bin/bash -e')];
+  const f = fs(lower, [{ path: 'usr/local/bin/run', type: 'hardlink', target: 'usr/bin/run.sh', mode: 0o755 }]);
+  t.same(f.stat('/usr/local/bin/run')?.entry, { type: 'file', mode: 0o755, shebang: '/bin/bash -e' });
+  // The link's own layer is not looked in for its target (it would have been resolved when indexed).
+  const chain = fs(lower, [{ path: 'a', type: 'hardlink', target: 'usr/bin/run.sh', mode: 0o755 }], [{ path: 'b', type: 'hardlink', target: 'a', mode: 0o700 }]);
+  t.same(chain.stat('/b')?.entry, { type: 'file', mode: 0o700, shebang: '/bin/bash -e' }, 'through a link of a middle layer');
+  // Cannot tell: the target is not in the layers below (a broken archive): a plain file, no #! claimed.
+  const broken = fs([binary('x')], [{ path: 'y', type: 'hardlink', target: 'nowhere', mode: 0o755 }]);
+  t.same(broken.stat('/y')?.entry, { type: 'file', mode: 0o755, hardlinkTo: 'nowhere' });
 });

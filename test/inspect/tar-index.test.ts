@@ -30,6 +30,8 @@ t.test('files, directories, symlinks, modes and shebangs are indexed; contents a
   t.same(idx.entries.get('etc/passwd'), { type: 'file', mode: 0o644 }, 'no shebang read from a non-executable');
   t.same(idx.entries.get('docker-entrypoint.sh'), { type: 'file', mode: 0o755, shebang: '/bin/bash -e' });
   t.same(idx.entries.get('usr/bin/env'), { type: 'file', mode: 0o755 }, 'a hard link takes its target type');
+  const upper = indexTarBuffer(buildTar([{ path: 'usr/bin/top', type: 'hardlink', target: 'bin/busybox', mode: 0o755 }]));
+  t.same(upper.entries.get('usr/bin/top'), { type: 'file', mode: 0o755, hardlinkTo: 'bin/busybox' }, 'a target in a lower layer: left to the merged view');
   t.equal(idx.entries.get('dev/fifo')?.type, 'other');
   t.ok(idx.bytes > 0 && idx.bytes < 10_000, `memory estimate ${idx.bytes} is small, whatever the file sizes`);
 });
