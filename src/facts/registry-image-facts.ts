@@ -27,6 +27,13 @@ export interface ImageFactsOptions {
    * (one request instead of two) and hand over the verified body.
    */
   onManifest?: (ref: ImageReference, descriptor: ManifestDescriptor, body: Buffer) => void;
+  /**
+   * Whether the lookup of `ref` may GET the manifest for onManifest (issue 12: a GET is a counted
+   * pull on Docker Hub, a HEAD is free); default: always when onManifest is set.
+   */
+  manifestWanted?: (ref: ImageReference) => boolean;
+  /** Why the image-aware checks will not read `ref` right now (inspect policy, pull quota); undefined: they will. */
+  inspectGate?: (ref: ImageReference) => string | undefined;
   cache: { positiveTtlMs: number; negativeTtlMs: number; errorTtlMs: number; maxEntries: number };
   /** Host globs whose credentials live on the nodes: auth failures there are not the pod's fault. */
   credentialsOnNodes: readonly string[];
@@ -127,7 +134,15 @@ export class RegistryImageFacts implements ImageFacts {
     return { hits: this.cache.hits, misses: this.cache.misses, size: this.cache.size };
   }
 
-  async lookup(ref: ImageReference, _signal: AbortSignal, opts: LookupOptions = {}): Promise<ImageLookup> {
+  async lookup(ref: ImageReference, signal: AbortSignal, opts: LookupOptions = {}): Promise<ImageLookup> {
+    const r = await this.lookupAll(ref, signal, opts);
+    // Asked at each lookup, never cached: the quota moves with every pull.
+    if (r.status !== 'found') return r;
+    const why = this.opts.inspectGate?.(ref);
+    return why ? { ...r, notInspected: why } : r;
+  }
+
+  private async lookupAll(ref: ImageReference, _signal: AbortSignal, opts: LookupOptions): Promise<ImageLookup> {
     const candidates = opts.credentials ?? [];
     if (candidates.length === 0) return this.attempt(ref, undefined);
     // The kubelet's loop: the first credential that pulls wins; a refused one is followed by
@@ -197,7 +212,7 @@ export class RegistryImageFacts implements ImageFacts {
       const target = { domain: ref.domain, path: ref.path, reference: ref.reference };
       const { getManifest } = this.opts.registry;
       let d: ManifestDescriptor;
-      if (this.opts.onManifest && getManifest) {
+      if (this.opts.onManifest && getManifest && (this.opts.manifestWanted?.(ref) ?? true)) {
         const got = await getManifest.call(this.opts.registry, target, call);
         d = got.descriptor;
         this.opts.onManifest(ref, d, got.body);

@@ -57,8 +57,16 @@ export interface ImageInspectorOptions {
   /**
    * Resolves a tag to its digest through a lookup that asks the registry anyway (the existence
    * check), so one manifest request serves both; undefined: the inspector asks the registry itself.
+   * A rejection means the lookup found nothing to read (missing, refused, unreachable): the
+   * inspector then does not ask again (issue 12: that second HEAD 404 cost a GET to learn why).
    */
   resolveDigest?: (ref: ImageReference) => Promise<string | undefined>;
+  /**
+   * Why a manifest of `ref` must not be downloaded now (issue 12: a manifest GET is a counted
+   * pull on Docker Hub; registry.hosts.<h>.inspect); undefined: go ahead. Cached manifests are
+   * still used.
+   */
+  gate?: (ref: ImageReference) => string | undefined;
 }
 
 interface Descriptor {
@@ -209,7 +217,7 @@ class Limiter {
 const mb = (n: number) => `${(n / 1_000_000).toFixed(n < 10_000_000 ? 1 : 0)} MB`;
 
 export class RegistryImageInspector implements ImageInspector {
-  readonly #opts: Required<Omit<ImageInspectorOptions, 'onIndexed' | 'resolveDigest'>> & Pick<ImageInspectorOptions, 'onIndexed' | 'resolveDigest'>;
+  readonly #opts: Required<Omit<ImageInspectorOptions, 'onIndexed' | 'resolveDigest' | 'gate'>> & Pick<ImageInspectorOptions, 'onIndexed' | 'resolveDigest' | 'gate'>;
   readonly #tags: TtlCache<string, string>;
   readonly #manifests: TtlCache<string, Manifest>;
   readonly #configs: TtlCache<string, { platform: Platform; config: ImageRuntimeConfig }>;
@@ -338,7 +346,7 @@ export class RegistryImageInspector implements ImageInspector {
     const key = `${ref.name}:${ref.reference}`;
     const hit = this.#tags.get(key);
     if (hit) return hit;
-    const shared = await this.#opts.resolveDigest?.(ref).catch(() => undefined);
+    const shared = await this.#opts.resolveDigest?.(ref);
     if (shared) {
       this.#tags.set(key, shared, this.#opts.tagTtlMs);
       return shared;
@@ -352,6 +360,8 @@ export class RegistryImageInspector implements ImageInspector {
   async #manifest(ref: ImageReference, digest: string): Promise<Manifest> {
     const hit = this.#manifests.get(digest);
     if (hit) return hit;
+    const refused = this.#opts.gate?.(ref);
+    if (refused) throw new InspectError(refused);
     const { descriptor: d, body } = await this.#opts.registry.getManifest({ domain: ref.domain, path: ref.path, reference: digest });
     const parsed = parseManifest(body, d.mediaType);
     this.#manifests.set(digest, parsed, 24 * 3_600_000);
