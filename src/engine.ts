@@ -12,6 +12,7 @@ import type { CheckPorts, ImageLookup, NamespacedObjects, NodeArchitecturesSourc
 import type { Config, InspectPolicy } from './config/schema.js';
 import type { ImageReference } from './image/reference.js';
 import { isDockerHub } from './registry/pull-cost.js';
+import type { SharedCache } from './cache/shared-cache.js';
 import { ConfigError } from './config/load.js';
 import { OfflineRegistry } from './facts/offline-registry.js';
 import { RegistryImageFacts } from './facts/registry-image-facts.js';
@@ -110,6 +111,8 @@ export interface EngineOptions {
   nodeArchitectures?: NodeArchitecturesSource;
   /** ConfigMaps and Secrets of a namespace, for the config-refs check; default: none (check silent). */
   objects?: NamespacedObjects;
+  /** The shared cache's password (BACKOFF_GUARD_SHARED_CACHE_PASSWORD, read by main.ts). */
+  sharedCachePassword?: string;
   /** Pull credentials (issue 4); default: the cluster's pull secrets when it can be read. */
   pullSecrets?: PullSecrets;
 }
@@ -126,6 +129,24 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     ...(opts.onRegistryRequest ? { observe: (e: RequestEvent) => opts.onRegistryRequest?.(e) } : {}),
   });
   const nodes = nodeKeyring(config, opts.logger);
+  // Issue 12: registry facts shared by the replicas, when configured (never for the CLI offline).
+  let shared: SharedCache | undefined;
+  if (config.sharedCache.url && !opts.offline) {
+    const { RedisSharedCache, redactedUrl } = await import('./cache/redis-shared-cache.js');
+    const url = redactedUrl(config.sharedCache.url);
+    shared = await RedisSharedCache.create({
+      url: config.sharedCache.url,
+      ...(opts.sharedCachePassword ? { password: opts.sharedCachePassword } : {}),
+      callBudgetMs: config.sharedCache.callBudgetMs,
+      flightWaitMs: config.sharedCache.flightWaitMs,
+      keyPrefix: config.sharedCache.keyPrefix,
+      ...(opts.onSharedCache ? { observe: opts.onSharedCache } : {}),
+      onState: (state, detail) =>
+        state === 'ready'
+          ? opts.logger.info({ url }, 'shared cache connected')
+          : opts.logger.warn({ url, detail }, 'shared cache unreachable: each replica uses its own cache until it is back'),
+    });
+  }
   let pullSecrets: PullSecrets | undefined = opts.pullSecrets;
   let nodeImages: NodeImages | undefined;
   let nodeArchitecturesFromCluster: CheckPorts['nodeArchitectures'];
@@ -152,6 +173,7 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     credentialsOnNodes: config.registry.credentialsOnNodes,
     offlineDockerHubCheck: config.registry.offlineDockerHubCheck,
     rateLimitWarnBelow: config.registry.rateLimitWarnBelow,
+    ...(shared ? { shared } : {}),
     // With image inspection the lookup GETs the manifest the inspector needs: one request, not
     // two, and one counted pull either way. Not where inspection depends on the quota (or is
     // off): there the existence check is a HEAD, which Docker Hub does not count.
@@ -159,8 +181,8 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
       ? {
           manifestWanted: (ref: ImageReference) => inspectPolicy(ref.domain) === 'always',
           inspectGate: quotaGate,
-          onManifest: (_ref: unknown, d: { digest?: string; mediaType?: string }, body: Buffer): void => {
-            if (d.digest) inspector?.rememberManifest(d.digest, body, d.mediaType);
+          onManifest: (ref: ImageReference, d: { digest?: string; mediaType?: string }, body: Buffer): void => {
+            if (d.digest) inspector?.rememberManifest(d.digest, body, d.mediaType, ref);
           },
         }
       : {}),
@@ -239,6 +261,7 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
         maxEntries: config.cache.maxEntries,
         indexTimeoutMs: config.inspect.indexTimeoutMs,
         gate: inspectGate,
+        ...(shared ? { shared } : {}),
         onIndexed: (info) => opts.logger.debug(info, 'image file index built'),
       })
     : undefined;
@@ -271,7 +294,10 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     reviewDeps,
     review: (review, signal) => handleReview(review, signal, reviewDeps),
     // Shutdown: reviews in flight were answered before this runs; background lookups are dropped.
-    close: () => registry.destroy(),
+    close: async () => {
+      await registry.destroy();
+      await shared?.close();
+    },
   };
 }
 

@@ -17,6 +17,7 @@ import type { Credential, ManifestDescriptor, RegistryClient } from '../registry
 import { RegistryError } from '../registry/errors.js';
 import { credentialId } from '../credentials/keyring.js';
 import { matchesAny } from '../util/host-glob.js';
+import type { SharedCache } from '../cache/shared-cache.js';
 import { SingleFlight } from '../util/single-flight.js';
 import { TtlCache } from '../util/ttl-cache.js';
 
@@ -39,6 +40,12 @@ export interface ImageFactsOptions {
   credentialsOnNodes: readonly string[];
   /** Judge docker.io/library/<name> from the shipped Official Images list when Hub cannot be asked. */
   offlineDockerHubCheck: boolean;
+  /**
+   * Issue 12: the replicas' shared cache. Only anonymous lookups go there (their key is the
+   * registry host and the reference; a credential's answers stay in this process), and only
+   * definite answers (found, not-found, unauthorized) with their TTLs.
+   */
+  shared?: SharedCache;
   /** Called for each registry answer (metrics, logs). */
   onLookup?: (ref: ImageReference, result: ImageLookup, cached: boolean) => void;
   /** Warn when a registry's remaining pull quota is below this (default 10). */
@@ -85,6 +92,19 @@ function describeFailure(e: RegistryError): string {
     default:
       return `gave an unexpected answer (${e.status ? `HTTP ${e.status}` : e.kind})`;
   }
+}
+
+const LOOKUP_STATUSES = new Set(['found', 'not-found', 'unauthorized']);
+
+/** A lookup read back from the shared cache, or undefined when it is not one. */
+function decodeLookup(raw: unknown): ImageLookup | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  if (typeof r.status !== 'string' || !LOOKUP_STATUSES.has(r.status) || typeof r.registry !== 'string') return undefined;
+  if (r.status === 'found' && r.digest !== undefined && (typeof r.digest !== 'string' || !/^sha(256|512):[a-f0-9]+$/.test(r.digest))) return undefined;
+  if (r.status === 'not-found' && (!Array.isArray(r.suggestions) || typeof r.what !== 'string')) return undefined;
+  if (r.status === 'unauthorized' && !Array.isArray(r.suggestions)) return undefined;
+  return raw as ImageLookup;
 }
 
 export class RegistryImageFacts implements ImageFacts {
@@ -181,7 +201,13 @@ export class RegistryImageFacts implements ImageFacts {
       return Promise.resolve(cached);
     }
     return this.flights.do(key, async () => {
-      const result = await this.resolve(ref, c?.credential);
+      const shared = c === undefined ? this.opts.shared : undefined;
+      const result = shared
+        ? await shared.flight('lookup', [ref.domain, ref.path, ref.reference], decodeLookup, async () => {
+            const r = await this.resolve(ref);
+            return { value: r, ttlMs: r.status === 'found' || r.status === 'not-found' || r.status === 'unauthorized' ? this.ttlFor(r) : 0 };
+          })
+        : await this.resolve(ref, c?.credential);
       this.cache.set(key, result, this.ttlFor(result));
       this.opts.onLookup?.(ref, result, false);
       return result;
