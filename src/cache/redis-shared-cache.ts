@@ -166,8 +166,9 @@ export class RedisSharedCache implements SharedCache {
     let token: string | undefined;
     if (first.state === 'miss') {
       const mine = randomUUID();
-      // The lock outlives the wait of the others a little, and expires by itself if we die.
-      const lock = await this.#call((r) => r.set(`${key}:lock`, mine, 'PX', this.#opts.flightWaitMs + 1000, 'NX'));
+      // The lock expires by itself (we died, or its release was lost to a fault) when the
+      // others would stop waiting anyway.
+      const lock = await this.#call((r) => r.set(`${key}:lock`, mine, 'PX', Math.max(1, this.#opts.flightWaitMs), 'NX'));
       if (!lock.ok) this.#opts.observe?.('lock', 'fallback', lock.reason);
       else if (lock.value === 'OK') {
         token = mine;
