@@ -15,9 +15,15 @@ export async function createApp(config: Config, opts: AppOptions) {
   const engine = await createEngine(config, {
     ...opts,
     onLookup: (result, cached) => metrics.lookup(result, cached),
-    onRegistryRequest: (registry, status) => {
-      metrics.registryRequest(registry, status);
-      if (status === '429') metrics.rateLimited(registry);
+    onRegistryRequest: (e) => {
+      metrics.registryRequest(e.registry, e.status);
+      if (e.status === '429') metrics.rateLimited(e.registry);
+      if (e.countedPull) metrics.countedPull(e.registry);
+      if (e.rateLimit) metrics.rateLimitRemaining(e.registry, e.rateLimit.remaining);
+    },
+    onSharedCache: (op, result, fallbackReason) => {
+      metrics.sharedCache(op, result);
+      if (fallbackReason) metrics.sharedCacheFallback(fallbackReason);
     },
   });
   let ready = true;

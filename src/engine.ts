@@ -9,12 +9,16 @@ import { FindingsMemo } from './admission/findings-memo.js';
 import type { AdmissionReviewRequest } from './admission/review.js';
 import { allChecks } from './checks/index.js';
 import type { CheckPorts, ImageLookup, NamespacedObjects, NodeArchitecturesSource, NodeImages, PullSecrets } from './checks/ports.js';
-import type { Config } from './config/schema.js';
+import type { Config, InspectPolicy } from './config/schema.js';
+import type { ImageReference } from './image/reference.js';
+import { isDockerHub } from './registry/pull-cost.js';
+import type { SharedCache } from './cache/shared-cache.js';
 import { ConfigError } from './config/load.js';
 import { OfflineRegistry } from './facts/offline-registry.js';
 import { RegistryImageFacts } from './facts/registry-image-facts.js';
-import { RegistryImageInspector } from './inspect/image-inspector.js';
+import { InspectError, RegistryImageInspector } from './inspect/image-inspector.js';
 import { RegistryClient, type RegistryHostConfig } from './registry/client.js';
+import type { RequestEvent } from './registry/transport.js';
 import { DockerConfigError, parseDockerConfigFile } from './credentials/docker-config.js';
 import { Keyring } from './credentials/keyring.js';
 import { ClusterNodeImages } from './facts/node-images.js';
@@ -97,14 +101,18 @@ export interface EngineOptions {
   offline?: boolean;
   /** Called after each image lookup (metrics). */
   onLookup?: (result: ImageLookup, cached: boolean) => void;
-  /** Called for every HTTP request sent to a registry (metrics). */
-  onRegistryRequest?: (registry: string, status: string) => void;
+  /** Called for every HTTP request sent to a registry (metrics): status, kind, counted pull, quota. */
+  onRegistryRequest?: (event: RequestEvent) => void;
+  /** Called for every shared cache operation (metrics); fallbackReason when the local cache answered instead. */
+  onSharedCache?: (op: string, result: string, fallbackReason?: string) => void;
   /** The namespace the webhook runs in: always exempt, so it can never block its own recovery. */
   ownNamespace?: string;
   /** The nodes' architectures (e.g. from the Node objects); default: config inspect.nodeArchitectures. */
   nodeArchitectures?: NodeArchitecturesSource;
   /** ConfigMaps and Secrets of a namespace, for the config-refs check; default: none (check silent). */
   objects?: NamespacedObjects;
+  /** The shared cache's password (BACKOFF_GUARD_SHARED_CACHE_PASSWORD, read by main.ts). */
+  sharedCachePassword?: string;
   /** Pull credentials (issue 4); default: the cluster's pull secrets when it can be read. */
   pullSecrets?: PullSecrets;
 }
@@ -118,25 +126,63 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     maxConcurrentPerHost: config.registry.maxConcurrentRequests,
     maxCachedTokens: config.cache.maxEntries,
     maxCachedHosts: Math.min(config.cache.maxEntries, 256), // a TLS context and a pool (~10 KB) per registry domain
-    ...(opts.onRegistryRequest ? { observe: (e: { registry: string; status: string }) => opts.onRegistryRequest?.(e.registry, e.status) } : {}),
+    ...(opts.onRegistryRequest ? { observe: (e: RequestEvent) => opts.onRegistryRequest?.(e) } : {}),
   });
   const nodes = nodeKeyring(config, opts.logger);
+  // Issue 12: registry facts shared by the replicas, when configured (never for the CLI offline).
+  let shared: SharedCache | undefined;
+  if (config.sharedCache.url && !opts.offline) {
+    const { RedisSharedCache, redactedUrl } = await import('./cache/redis-shared-cache.js');
+    const url = redactedUrl(config.sharedCache.url);
+    shared = await RedisSharedCache.create({
+      url: config.sharedCache.url,
+      ...(opts.sharedCachePassword ? { password: opts.sharedCachePassword } : {}),
+      callBudgetMs: config.sharedCache.callBudgetMs,
+      flightWaitMs: config.sharedCache.flightWaitMs,
+      keyPrefix: config.sharedCache.keyPrefix,
+      ...(opts.onSharedCache ? { observe: opts.onSharedCache } : {}),
+      onState: (state, detail) =>
+        state === 'ready'
+          ? opts.logger.info({ url }, 'shared cache connected')
+          : opts.logger.warn({ url, detail }, 'shared cache unreachable: each replica uses its own cache until it is back'),
+    });
+  }
   let pullSecrets: PullSecrets | undefined = opts.pullSecrets;
   let nodeImages: NodeImages | undefined;
   let nodeArchitecturesFromCluster: CheckPorts['nodeArchitectures'];
   let objects: NamespacedObjects | undefined = opts.objects;
   const inspecting = config.inspect.enabled && !opts.offline;
+  // Issue 12: may the image-aware checks download this registry's manifests (counted pulls)?
+  const inspectPolicy = (domain: string): InspectPolicy => config.registry.hosts[domain]?.inspect ?? (isDockerHub(domain) ? 'whenQuotaAllows' : 'always');
+  // The reason the quota stops inspection (a "could not verify" warning on the image).
+  const quotaGate = (ref: ImageReference): string | undefined => {
+    if (inspectPolicy(ref.domain) !== 'whenQuotaAllows') return undefined;
+    const rl = registry.rateLimit(ref.domain);
+    const min = config.registry.inspectMinRemaining;
+    if (!rl || rl.remaining >= min) return undefined;
+    const window = rl.windowS ? ` per ${rl.windowS % 3600 === 0 ? `${rl.windowS / 3600} h` : `${rl.windowS} s`}` : '';
+    // Short: a warning line is cut at 256 characters (verdict.ts).
+    return `${ref.domain} has ${rl.remaining}${rl.limit !== undefined ? ` of ${rl.limit}` : ''} pulls left${window}, under the ${min} kept for the nodes (registry.inspectMinRemaining): manifest not downloaded`;
+  };
+  // inspect: never is the user's choice, not a surprise: no warning, like inspect.enabled: false.
+  const inspectGate = (ref: ImageReference): string | undefined =>
+    inspectPolicy(ref.domain) === 'never' ? `backoff-guard does not download manifests from ${ref.domain} (registry.hosts.${ref.domain}.inspect: never)` : quotaGate(ref);
   const facts: RegistryImageFacts = new RegistryImageFacts({
     registry: opts.offline ? new OfflineRegistry() : registry,
     cache: config.cache,
     credentialsOnNodes: config.registry.credentialsOnNodes,
     offlineDockerHubCheck: config.registry.offlineDockerHubCheck,
     rateLimitWarnBelow: config.registry.rateLimitWarnBelow,
-    // With image inspection the lookup GETs the manifest the inspector needs: one request, not two.
+    ...(shared ? { shared } : {}),
+    // With image inspection the lookup GETs the manifest the inspector needs: one request, not
+    // two, and one counted pull either way. Not where inspection depends on the quota (or is
+    // off): there the existence check is a HEAD, which Docker Hub does not count.
     ...(inspecting
       ? {
-          onManifest: (_ref: unknown, d: { digest?: string; mediaType?: string }, body: Buffer): void => {
-            if (d.digest) inspector?.rememberManifest(d.digest, body, d.mediaType);
+          manifestWanted: (ref: ImageReference) => inspectPolicy(ref.domain) === 'always',
+          inspectGate: quotaGate,
+          onManifest: (ref: ImageReference, d: { digest?: string; mediaType?: string }, body: Buffer): void => {
+            if (d.digest) inspector?.rememberManifest(d.digest, body, d.mediaType, ref);
           },
         }
       : {}),
@@ -205,12 +251,17 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
         // The existence lookup's answer (single flight, cached): its manifest is already here.
         resolveDigest: async (ref): Promise<string | undefined> => {
           const found = await facts.lookup(ref, anonymousLookup);
-          return found.status === 'found' ? found.digest : undefined;
+          if (found.status === 'found') return found.digest;
+          // Asking again would repeat the failure (and, after a HEAD 404, its counted GET).
+          const why = { unreachable: 'could not be asked', 'rate-limited': 'is rate-limiting', 'not-found': 'does not have it', unauthorized: 'refused anonymous access' }[found.status];
+          throw new InspectError(`${found.registry} ${found.status === 'unreachable' ? found.reason : why}`);
         },
         maxBytesPerImage: config.inspect.maxBytesPerImage,
         cacheBytes: config.inspect.cacheBytes,
         maxEntries: config.cache.maxEntries,
         indexTimeoutMs: config.inspect.indexTimeoutMs,
+        gate: inspectGate,
+        ...(shared ? { shared } : {}),
         onIndexed: (info) => opts.logger.debug(info, 'image file index built'),
       })
     : undefined;
@@ -243,7 +294,10 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     reviewDeps,
     review: (review, signal) => handleReview(review, signal, reviewDeps),
     // Shutdown: reviews in flight were answered before this runs; background lookups are dropped.
-    close: () => registry.destroy(),
+    close: async () => {
+      await registry.destroy();
+      await shared?.close();
+    },
   };
 }
 

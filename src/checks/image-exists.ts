@@ -188,6 +188,9 @@ export const imageExists: Check<CheckPorts> = {
             );
           }
         }
+        if (!never && lookup.notInspected) {
+          out.push(make('unverified', `could not verify what image ${image} runs: ${lookup.notInspected}; allowed unchecked`));
+        }
         return out;
       }
       case 'not-found': {

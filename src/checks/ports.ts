@@ -22,7 +22,16 @@ export interface RateLimitState {
 
 export type ImageLookup =
   /** The registry has a manifest for this reference. */
-  | { status: 'found'; registry: string; digest?: string; credential?: CredentialRef; rateLimit?: RateLimitState; mirror?: string }
+  | {
+      status: 'found';
+      registry: string;
+      digest?: string;
+      credential?: CredentialRef;
+      rateLimit?: RateLimitState;
+      mirror?: string;
+      /** Why the image-aware checks will not read this image (registry.hosts.<h>.inspect, quota). */
+      notInspected?: string;
+    }
   /** Certain absence: the registry said so (404), or Docker Hub's library/ namespace is known offline. */
   | {
       status: 'not-found';

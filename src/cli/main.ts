@@ -133,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
         logger,
         ...(namespace ? { ownNamespace: namespace } : {}),
         ...(process.env.KUBERNETES_SERVICE_HOST ? { serviceHost: process.env.KUBERNETES_SERVICE_HOST, drainDelayMs: 3000 } : {}),
+        ...(process.env.BACKOFF_GUARD_SHARED_CACHE_PASSWORD ? { sharedCachePassword: process.env.BACKOFF_GUARD_SHARED_CACHE_PASSWORD } : {}),
       });
     } catch (err) {
       if (err instanceof ConfigError) {

@@ -17,6 +17,8 @@ export interface ServeOptions {
   certReloadIntervalMs?: number;
   /** Delay between readiness going false and the listener closing (endpoints need time to update). */
   drainDelayMs?: number;
+  /** The shared cache's password (env BACKOFF_GUARD_SHARED_CACHE_PASSWORD). */
+  sharedCachePassword?: string;
 }
 
 async function loadTls(config: Config, logger: Logger): Promise<{ key: Buffer; cert: Buffer }> {
@@ -50,6 +52,7 @@ export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<
     tls,
     ...(opts.serviceHost ? { serviceHost: opts.serviceHost } : {}),
     ...(opts.ownNamespace ? { ownNamespace: opts.ownNamespace } : {}),
+    ...(opts.sharedCachePassword ? { sharedCachePassword: opts.sharedCachePassword } : {}),
   });
   await app.server.listen({ host: config.server.host, port: config.server.port });
   const address = app.server.server.address();

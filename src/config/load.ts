@@ -33,6 +33,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, { path: string; type: 'strin
   BACKOFF_GUARD_KUBERNETES: { path: 'kubernetes.enabled', type: 'string' },
   BACKOFF_GUARD_KUBECONFIG: { path: 'kubernetes.kubeconfig', type: 'string' },
   BACKOFF_GUARD_LOG_LEVEL: { path: 'log.level', type: 'string' },
+  BACKOFF_GUARD_SHARED_CACHE_URL: { path: 'sharedCache.url', type: 'string' },
 };
 
 const ajv = new Ajv({ allErrors: false, useDefaults: true, strict: true });
@@ -120,7 +121,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     }
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new ConfigError('config must be a mapping of settings (server, admission, registry, cache, kubernetes, log)', '(root)');
+    throw new ConfigError('config must be a mapping of settings (server, admission, registry, cache, sharedCache, kubernetes, inspect, log)', '(root)');
   }
   const merged = structuredClone(doc) as Record<string, unknown>;
   for (const [name, spec] of Object.entries(ENV_OVERRIDES)) {

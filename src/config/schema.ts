@@ -20,7 +20,15 @@ export interface RegistryHostSettings {
   mirrors?: Array<{ server: string; caFile?: string; insecure?: boolean; allowPrivateNetwork?: boolean; timeoutMs?: number; certFile?: string; keyFile?: string }>;
   /** Fall back to the upstream after the mirrors (default true). */
   upstream?: boolean;
+  /**
+   * Whether the image-aware checks may download this registry's manifests (each GET counts as a
+   * pull on Docker Hub): always; whenQuotaAllows (not while ratelimit-remaining is below
+   * registry.inspectMinRemaining); never. Default: whenQuotaAllows for Docker Hub, else always.
+   */
+  inspect?: InspectPolicy;
 }
+
+export type InspectPolicy = 'always' | 'whenQuotaAllows' | 'never';
 
 export interface Config {
   server: {
@@ -49,6 +57,17 @@ export interface Config {
     rateLimitWarnBelow: number;
     /** A docker config.json standing for the nodes' own credentials (kubelet's node keyring). */
     nodeDockerConfig?: string;
+    /** inspect: whenQuotaAllows stops downloading manifests while ratelimit-remaining is below this. */
+    inspectMinRemaining: number;
+  };
+  /** Issue 12: registry facts shared by the replicas (Redis); off without a url. */
+  sharedCache: {
+    url?: string;
+    /** Budget of one Redis call; past it the local cache answers. */
+    callBudgetMs: number;
+    /** How long a replica waits for another replica's lookup of the same image before asking itself. */
+    flightWaitMs: number;
+    keyPrefix: string;
   };
   cache: {
     positiveTtlMs: number;
@@ -157,6 +176,7 @@ export const configSchema = {
                 },
               },
               upstream: { type: 'boolean' },
+              inspect: { enum: ['always', 'whenQuotaAllows', 'never'] },
             },
           },
         },
@@ -177,6 +197,22 @@ export const configSchema = {
         // When Docker Hub cannot be reached, a docker.io/library/<name> that is not a Docker Official
         // Image (the list ships with backoff-guard) cannot exist: deny it anyway.
         offlineDockerHubCheck: { type: 'boolean', default: true },
+        // Anonymous Docker Hub allows 10 pulls an hour per address, shared with the nodes behind the
+        // same NAT: inspect: whenQuotaAllows leaves at least this many for them.
+        inspectMinRemaining: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 5 },
+      },
+    },
+    // Issue 12: one cache of registry facts for all replicas, on the user's Redis. The password
+    // comes from BACKOFF_GUARD_SHARED_CACHE_PASSWORD (the chart mounts it from a Secret).
+    sharedCache: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: { type: 'string', pattern: '^rediss?://[^/?#]+(/[0-9]{0,2})?$' },
+        callBudgetMs: { type: 'integer', minimum: 1, maximum: 1000, default: 25 },
+        flightWaitMs: { type: 'integer', minimum: 0, maximum: 30_000, default: 3000 },
+        keyPrefix: { type: 'string', pattern: '^[A-Za-z0-9:_.-]{1,64}$', default: 'backoff-guard:' },
       },
     },
     cache: {

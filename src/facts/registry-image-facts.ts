@@ -17,6 +17,7 @@ import type { Credential, ManifestDescriptor, RegistryClient } from '../registry
 import { RegistryError } from '../registry/errors.js';
 import { credentialId } from '../credentials/keyring.js';
 import { matchesAny } from '../util/host-glob.js';
+import type { SharedCache } from '../cache/shared-cache.js';
 import { SingleFlight } from '../util/single-flight.js';
 import { TtlCache } from '../util/ttl-cache.js';
 
@@ -27,11 +28,24 @@ export interface ImageFactsOptions {
    * (one request instead of two) and hand over the verified body.
    */
   onManifest?: (ref: ImageReference, descriptor: ManifestDescriptor, body: Buffer) => void;
+  /**
+   * Whether the lookup of `ref` may GET the manifest for onManifest (issue 12: a GET is a counted
+   * pull on Docker Hub, a HEAD is free); default: always when onManifest is set.
+   */
+  manifestWanted?: (ref: ImageReference) => boolean;
+  /** Why the image-aware checks will not read `ref` right now (inspect policy, pull quota); undefined: they will. */
+  inspectGate?: (ref: ImageReference) => string | undefined;
   cache: { positiveTtlMs: number; negativeTtlMs: number; errorTtlMs: number; maxEntries: number };
   /** Host globs whose credentials live on the nodes: auth failures there are not the pod's fault. */
   credentialsOnNodes: readonly string[];
   /** Judge docker.io/library/<name> from the shipped Official Images list when Hub cannot be asked. */
   offlineDockerHubCheck: boolean;
+  /**
+   * Issue 12: the replicas' shared cache. Only anonymous lookups go there (their key is the
+   * registry host and the reference; a credential's answers stay in this process), and only
+   * definite answers (found, not-found, unauthorized) with their TTLs.
+   */
+  shared?: SharedCache;
   /** Called for each registry answer (metrics, logs). */
   onLookup?: (ref: ImageReference, result: ImageLookup, cached: boolean) => void;
   /** Warn when a registry's remaining pull quota is below this (default 10). */
@@ -78,6 +92,19 @@ function describeFailure(e: RegistryError): string {
     default:
       return `gave an unexpected answer (${e.status ? `HTTP ${e.status}` : e.kind})`;
   }
+}
+
+const LOOKUP_STATUSES = new Set(['found', 'not-found', 'unauthorized']);
+
+/** A lookup read back from the shared cache, or undefined when it is not one. */
+function decodeLookup(raw: unknown): ImageLookup | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  if (typeof r.status !== 'string' || !LOOKUP_STATUSES.has(r.status) || typeof r.registry !== 'string') return undefined;
+  if (r.status === 'found' && r.digest !== undefined && (typeof r.digest !== 'string' || !/^sha(256|512):[a-f0-9]+$/.test(r.digest))) return undefined;
+  if (r.status === 'not-found' && (!Array.isArray(r.suggestions) || typeof r.what !== 'string')) return undefined;
+  if (r.status === 'unauthorized' && !Array.isArray(r.suggestions)) return undefined;
+  return raw as ImageLookup;
 }
 
 export class RegistryImageFacts implements ImageFacts {
@@ -127,7 +154,15 @@ export class RegistryImageFacts implements ImageFacts {
     return { hits: this.cache.hits, misses: this.cache.misses, size: this.cache.size };
   }
 
-  async lookup(ref: ImageReference, _signal: AbortSignal, opts: LookupOptions = {}): Promise<ImageLookup> {
+  async lookup(ref: ImageReference, signal: AbortSignal, opts: LookupOptions = {}): Promise<ImageLookup> {
+    const r = await this.lookupAll(ref, signal, opts);
+    // Asked at each lookup, never cached: the quota moves with every pull.
+    if (r.status !== 'found') return r;
+    const why = this.opts.inspectGate?.(ref);
+    return why ? { ...r, notInspected: why } : r;
+  }
+
+  private async lookupAll(ref: ImageReference, _signal: AbortSignal, opts: LookupOptions): Promise<ImageLookup> {
     const candidates = opts.credentials ?? [];
     if (candidates.length === 0) return this.attempt(ref, undefined);
     // The kubelet's loop: the first credential that pulls wins; a refused one is followed by
@@ -166,7 +201,13 @@ export class RegistryImageFacts implements ImageFacts {
       return Promise.resolve(cached);
     }
     return this.flights.do(key, async () => {
-      const result = await this.resolve(ref, c?.credential);
+      const shared = c === undefined ? this.opts.shared : undefined;
+      const result = shared
+        ? await shared.flight('lookup', [ref.domain, ref.path, ref.reference], decodeLookup, async () => {
+            const r = await this.resolve(ref);
+            return { value: r, ttlMs: r.status === 'found' || r.status === 'not-found' || r.status === 'unauthorized' ? this.ttlFor(r) : 0 };
+          })
+        : await this.resolve(ref, c?.credential);
       this.cache.set(key, result, this.ttlFor(result));
       this.opts.onLookup?.(ref, result, false);
       return result;
@@ -197,7 +238,7 @@ export class RegistryImageFacts implements ImageFacts {
       const target = { domain: ref.domain, path: ref.path, reference: ref.reference };
       const { getManifest } = this.opts.registry;
       let d: ManifestDescriptor;
-      if (this.opts.onManifest && getManifest) {
+      if (this.opts.onManifest && getManifest && (this.opts.manifestWanted?.(ref) ?? true)) {
         const got = await getManifest.call(this.opts.registry, target, call);
         d = got.descriptor;
         this.opts.onManifest(ref, d, got.body);

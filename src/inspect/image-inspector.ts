@@ -17,6 +17,7 @@ import type { ImageReference } from '../image/reference.js';
 import type { CallOptions, GetBlobOptions, ManifestDescriptor, ManifestRef, RepoRef } from '../registry/client.js';
 import { RegistryError } from '../registry/errors.js';
 import * as MT from '../registry/media-types.js';
+import type { SharedCache } from '../cache/shared-cache.js';
 import { SingleFlight } from '../util/single-flight.js';
 import { TtlCache } from '../util/ttl-cache.js';
 import { ByteBudgetCache } from './byte-budget-cache.js';
@@ -57,8 +58,22 @@ export interface ImageInspectorOptions {
   /**
    * Resolves a tag to its digest through a lookup that asks the registry anyway (the existence
    * check), so one manifest request serves both; undefined: the inspector asks the registry itself.
+   * A rejection means the lookup found nothing to read (missing, refused, unreachable): the
+   * inspector then does not ask again (issue 12: that second HEAD 404 cost a GET to learn why).
    */
   resolveDigest?: (ref: ImageReference) => Promise<string | undefined>;
+  /**
+   * Why a manifest of `ref` must not be downloaded now (issue 12: a manifest GET is a counted
+   * pull on Docker Hub; registry.hosts.<h>.inspect); undefined: go ahead. Cached manifests are
+   * still used.
+   */
+  gate?: (ref: ImageReference) => string | undefined;
+  /**
+   * Issue 12: manifests and config blobs shared by the replicas, by registry host, repository
+   * and digest (one download per digest per cluster). Read back only when the content matches
+   * its digest: the cache is trusted for nothing.
+   */
+  shared?: SharedCache;
 }
 
 interface Descriptor {
@@ -80,6 +95,43 @@ interface ResolvedImage {
 
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 const CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
+
+const DAY_MS = 24 * 3_600_000;
+/** Manifests larger than this are not put in the shared cache (they are rare; Redis values stay small). */
+const MAX_SHARED_MANIFEST_BYTES = 1024 * 1024;
+
+/** Whether `body` is the content of `digest` (sha256 or sha512). */
+function matchesDigest(body: Buffer, digest: string): boolean {
+  const [alg, hex] = digest.split(':', 2);
+  if (alg !== 'sha256' && alg !== 'sha512') return false;
+  return createHash(alg).update(body).digest('hex') === hex;
+}
+
+/** What the shared cache holds for a manifest or a config blob. */
+interface SharedContent {
+  /** base64 */
+  body: string;
+  mediaType?: string;
+}
+
+/** A decoder of SharedContent that accepts only `digest`'s content. */
+function contentOf(digest: string): (raw: unknown) => SharedContent | undefined {
+  return (raw) => {
+    if (typeof raw !== 'object' || raw === null) return undefined;
+    const r = raw as { body?: unknown; mediaType?: unknown };
+    if (typeof r.body !== 'string' || !matchesDigest(Buffer.from(r.body, 'base64'), digest)) return undefined;
+    return typeof r.mediaType === 'string' ? { body: r.body, mediaType: r.mediaType } : { body: r.body };
+  };
+}
+
+function toShared(c: { body: Buffer; mediaType?: string }): SharedContent {
+  return c.mediaType ? { body: c.body.toString('base64'), mediaType: c.mediaType } : { body: c.body.toString('base64') };
+}
+
+function fromShared(c: SharedContent): { body: Buffer; mediaType?: string } {
+  const body = Buffer.from(c.body, 'base64');
+  return c.mediaType ? { body, mediaType: c.mediaType } : { body };
+}
 
 export class InspectError extends Error {
   readonly code = 'INSPECT';
@@ -209,7 +261,7 @@ class Limiter {
 const mb = (n: number) => `${(n / 1_000_000).toFixed(n < 10_000_000 ? 1 : 0)} MB`;
 
 export class RegistryImageInspector implements ImageInspector {
-  readonly #opts: Required<Omit<ImageInspectorOptions, 'onIndexed' | 'resolveDigest'>> & Pick<ImageInspectorOptions, 'onIndexed' | 'resolveDigest'>;
+  readonly #opts: Required<Omit<ImageInspectorOptions, 'onIndexed' | 'resolveDigest' | 'gate' | 'shared'>> & Pick<ImageInspectorOptions, 'onIndexed' | 'resolveDigest' | 'gate' | 'shared'>;
   readonly #tags: TtlCache<string, string>;
   readonly #manifests: TtlCache<string, Manifest>;
   readonly #configs: TtlCache<string, { platform: Platform; config: ImageRuntimeConfig }>;
@@ -325,12 +377,16 @@ export class RegistryImageInspector implements ImageInspector {
    * cached by its digest, so resolving that digest costs no request. The registry client has
    * verified the body against the digest.
    */
-  rememberManifest(digest: string, body: Buffer, mediaType: string | undefined): void {
+  rememberManifest(digest: string, body: Buffer, mediaType: string | undefined, ref?: Pick<ImageReference, 'domain' | 'path'>): void {
     if (this.#manifests.get(digest)) return;
     try {
-      this.#manifests.set(digest, parseManifest(body, mediaType), 24 * 3_600_000);
+      this.#manifests.set(digest, parseManifest(body, mediaType), DAY_MS);
     } catch {
       // not a manifest this inspector reads: it will ask (and fail) on its own
+      return;
+    }
+    if (ref && this.#opts.shared && body.length <= MAX_SHARED_MANIFEST_BYTES) {
+      void this.#opts.shared.set('manifest', [ref.domain, ref.path, digest], toShared(mediaType ? { body, mediaType } : { body }), DAY_MS);
     }
   }
 
@@ -338,7 +394,7 @@ export class RegistryImageInspector implements ImageInspector {
     const key = `${ref.name}:${ref.reference}`;
     const hit = this.#tags.get(key);
     if (hit) return hit;
-    const shared = await this.#opts.resolveDigest?.(ref).catch(() => undefined);
+    const shared = await this.#opts.resolveDigest?.(ref);
     if (shared) {
       this.#tags.set(key, shared, this.#opts.tagTtlMs);
       return shared;
@@ -352,21 +408,45 @@ export class RegistryImageInspector implements ImageInspector {
   async #manifest(ref: ImageReference, digest: string): Promise<Manifest> {
     const hit = this.#manifests.get(digest);
     if (hit) return hit;
-    const { descriptor: d, body } = await this.#opts.registry.getManifest({ domain: ref.domain, path: ref.path, reference: digest });
-    const parsed = parseManifest(body, d.mediaType);
-    this.#manifests.set(digest, parsed, 24 * 3_600_000);
+    const download = async (): Promise<{ body: Buffer; mediaType?: string }> => {
+      // The gate is asked only when a download would happen: a shared copy costs no pull.
+      const refused = this.#opts.gate?.(ref);
+      if (refused) throw new InspectError(refused);
+      const { descriptor: d, body } = await this.#opts.registry.getManifest({ domain: ref.domain, path: ref.path, reference: digest });
+      return d.mediaType ? { body, mediaType: d.mediaType } : { body };
+    };
+    const shared = this.#opts.shared;
+    const got = shared
+      ? fromShared(
+          await shared.flight('manifest', [ref.domain, ref.path, digest], contentOf(digest), async () => {
+            const m = await download();
+            return { value: toShared(m), ttlMs: m.body.length <= MAX_SHARED_MANIFEST_BYTES ? DAY_MS : 0 };
+          }),
+        )
+      : await download();
+    const parsed = parseManifest(got.body, got.mediaType);
+    this.#manifests.set(digest, parsed, DAY_MS);
     return parsed;
   }
 
   async #config(ref: ImageReference, digest: string): Promise<{ platform: Platform; config: ImageRuntimeConfig }> {
     const hit = this.#configs.get(digest);
     if (hit) return hit;
-    const stream = await this.#opts.registry.getBlob({ domain: ref.domain, path: ref.path, digest }, { maxBytes: MAX_CONFIG_BYTES });
-    const body = await readAll(stream, MAX_CONFIG_BYTES);
-    const [alg, hex] = digest.split(':', 2);
-    if (createHash(alg === 'sha512' ? 'sha512' : 'sha256').update(body).digest('hex') !== hex) {
-      throw new InspectError('the image config does not match its digest');
-    }
+    const download = async (): Promise<{ body: Buffer }> => {
+      const stream = await this.#opts.registry.getBlob({ domain: ref.domain, path: ref.path, digest }, { maxBytes: MAX_CONFIG_BYTES });
+      const body = await readAll(stream, MAX_CONFIG_BYTES);
+      if (!matchesDigest(body, digest)) throw new InspectError('the image config does not match its digest');
+      return { body };
+    };
+    const shared = this.#opts.shared;
+    const { body } = shared
+      ? fromShared(
+          await shared.flight('config', [ref.domain, ref.path, digest], contentOf(digest), async () => {
+            const c = await download();
+            return { value: toShared(c), ttlMs: c.body.length <= MAX_SHARED_MANIFEST_BYTES ? DAY_MS : 0 };
+          }),
+        )
+      : await download();
     const parsed = parseImageConfig(body);
     this.#configs.set(digest, parsed, 24 * 3_600_000);
     return parsed;

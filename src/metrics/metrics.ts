@@ -1,7 +1,7 @@
 // Prometheus metrics (prom-client), on a registry of their own so that several instances
 // (tests) never collide. Names follow the Prometheus conventions: a backoff_guard_ prefix,
 // _total for counters, base units (seconds) in histogram names.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReviewOutcome } from '../admission/handle-review.js';
 import type { ImageLookup } from '../checks/ports.js';
 
@@ -12,6 +12,14 @@ export interface Metrics {
   lookup(result: ImageLookup, cached: boolean): void;
   registryRequest(registry: string, status: string): void;
   rateLimited(registry: string): void;
+  /** A request that counts against the registry's pull quota (a manifest GET, pull-cost.ts). */
+  countedPull(registry: string): void;
+  /** The registry's ratelimit-remaining as its last answer stated it. */
+  rateLimitRemaining(registry: string, remaining: number): void;
+  /** A shared cache operation (get, set, lock, wait) and how it ended (hit, miss, stored, fallback...). */
+  sharedCache(op: string, result: string): void;
+  /** The shared cache could not be used and the local cache answered instead, by reason. */
+  sharedCacheFallback(reason: string): void;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -60,8 +68,45 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     registers: [registry],
   });
 
+  const counted = new Counter({
+    name: 'backoff_guard_registry_counted_pulls_total',
+    help: "Requests that count against the registry's pull quota (Docker Hub: each GET of /v2/<name>/manifests/<ref>; HEAD, token and blob requests are free), by registry.",
+    labelNames: ['registry'],
+    registers: [registry],
+  });
+  const remainingGauge = new Gauge({
+    name: 'backoff_guard_registry_ratelimit_remaining',
+    help: "The registry's ratelimit-remaining header as its last answer stated it (Docker Hub: pulls left in the window for this address or account).",
+    labelNames: ['registry'],
+    registers: [registry],
+  });
+  const shared = new Counter({
+    name: 'backoff_guard_shared_cache_operations_total',
+    help: 'Shared cache (Redis) operations by op (get, set, lock, wait) and result (hit, miss, stored, acquired, held, fallback).',
+    labelNames: ['op', 'result'],
+    registers: [registry],
+  });
+  const fallbacks = new Counter({
+    name: 'backoff_guard_shared_cache_fallbacks_total',
+    help: 'Shared cache operations that fell back to the local cache, by reason (timeout, unavailable, error, garbage).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+
   return {
     contentType: registry.contentType,
+    countedPull(registryName) {
+      counted.inc({ registry: registryName });
+    },
+    rateLimitRemaining(registryName, remaining) {
+      remainingGauge.set({ registry: registryName }, remaining);
+    },
+    sharedCache(op, result) {
+      shared.inc({ op, result });
+    },
+    sharedCacheFallback(reason) {
+      fallbacks.inc({ reason });
+    },
     render: () => registry.metrics(),
     review(kind, operation, outcome, seconds, failure) {
       let verdict: string;

@@ -357,6 +357,18 @@ export class RegistryClient {
     return all.every((x) => x > 0) ? Math.min(...all) : 0;
   }
 
+  /**
+   * The pull quota the domain's registry stated last (ratelimit-* headers of any answer, HEADs
+   * included), with when it was seen; undefined when none of its answers carried one.
+   */
+  rateLimit(domain: string): (RateLimitInfo & { at: number }) | undefined {
+    let last: (RateLimitInfo & { at: number }) | undefined;
+    for (const e of this.#hosts.get(domain.toLowerCase()) ?? []) {
+      if (e.lastRateLimit && (!last || e.lastRateLimit.at >= last.at)) last = e.lastRateLimit;
+    }
+    return last;
+  }
+
   /** Requests in flight for a domain's endpoints (tests of the concurrency cap). */
   inFlight(domain: string): number {
     return (this.#hosts.get(domain.toLowerCase()) ?? []).reduce((n, e) => n + e.inFlight, 0);

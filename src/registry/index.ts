@@ -20,5 +20,7 @@ export {
 export type { Credential } from './token.js';
 export { RegistryError, type RegistryErrorKind } from './errors.js';
 export { parseWWWAuthenticate, selectChallenge, type Challenge } from './challenge.js';
+export { isDockerHub, isCountedPull, requestKind, type RequestKind } from './pull-cost.js';
+export type { RequestEvent } from './transport.js';
 export { blockedReason, type BlockReason } from './guard.js';
 export * as mediaTypes from './media-types.js';

@@ -15,6 +15,7 @@ import { createSecureContext, rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import { RegistryError, errnoOf, kindForLowLevel, kindForStatus, parseErrorBody, retryAfterMs, scrub } from './errors.js';
 import { checkLiteralHost, guardedLookup, unbracket, type LookupFunction } from './guard.js';
+import { isCountedPull, requestKind, type RequestKind } from './pull-cost.js';
 
 export type Headers = Record<string, string | string[] | undefined>;
 
@@ -55,7 +56,20 @@ export interface TransportOptions {
   observe?: RequestObserver;
 }
 
-export type RequestObserver = (event: { registry: string; status: string }) => void;
+/** One request sent to a registry (metrics): what it was, what it cost, what came back. */
+export interface RequestEvent {
+  registry: string;
+  /** The HTTP status, or the error kind when no answer came. */
+  status: string;
+  method: string;
+  kind: RequestKind;
+  /** A pull in the registry's terms (pull-cost.ts): a manifest GET that reached the registry. */
+  countedPull: boolean;
+  /** The quota headers of the answer, when it had them. */
+  rateLimit?: RateLimitInfo;
+}
+
+export type RequestObserver = (event: RequestEvent) => void;
 
 /** Rate-limit headers of a response (Docker Hub: `ratelimit-limit: 100;w=21600`). */
 export interface RateLimitInfo {
@@ -313,6 +327,8 @@ export class HostTransport {
   #backoffUntil = 0;
   #backoffCause: RegistryError | undefined;
   #observe: RequestObserver | undefined;
+  /** The quota headers of the last answer that had them (any request: HEADs are free). */
+  lastRateLimit: (RateLimitInfo & { at: number }) | undefined;
 
   constructor(settings: HostSettings, opts: TransportOptions) {
     this.settings = settings;
@@ -380,13 +396,25 @@ export class HostTransport {
     try {
       this.#checkBackoff(req);
       let res: TransportResponse;
+      const kind = requestKind(req.url);
       try {
         res = await this.#send(req);
       } catch (err) {
-        this.#observe?.({ registry: this.host, status: err instanceof RegistryError ? err.kind : 'error' });
+        // No answer: counted only if the request may have reached the registry (it was sent).
+        const sent = !(err instanceof RegistryError) || (err.kind !== 'blocked' && err.kind !== 'network' && err.kind !== 'tls');
+        this.#observe?.({ registry: this.host, status: err instanceof RegistryError ? err.kind : 'error', method: req.method, kind, countedPull: sent && isCountedPull(req.method, kind) });
         throw err;
       }
-      this.#observe?.({ registry: this.host, status: String(res.status) });
+      const rateLimit = parseRateLimit(res.headers);
+      if (rateLimit) this.lastRateLimit = { ...rateLimit, at: this.#now() };
+      this.#observe?.({
+        registry: this.host,
+        status: String(res.status),
+        method: req.method,
+        kind,
+        countedPull: res.status !== 429 && isCountedPull(req.method, kind),
+        ...(rateLimit ? { rateLimit } : {}),
+      });
       if (res.status === 429) this.#startBackoff(res, req);
       if (res.stream) {
         // The slot is held until the streamed body is done.

@@ -43,6 +43,7 @@ const VALUE_SETS: Record<string, string[]> = {
   'tls.mode certManager, issuerRef ClusterIssuer': ['tls.mode="certManager"', 'tls.certManager.issuerRef={"name":"corp-ca","kind":"ClusterIssuer","group":"cert-manager.io"}'],
   'tls.mode secret (existing Secret)': ['tls.mode="secret"', `tls.secret={"name":"my-webhook-tls","caBundle":"${CA_B64}"}`],
   'tls.mode secret, ServiceMonitor with its CA Secret': ['tls.mode="secret"', `tls.secret={"name":"my-webhook-tls","caBundle":"${CA_B64}"}`, 'metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.caSecret={"name":"my-webhook-ca","key":"ca.crt"}'],
+  'sharedCache on Redis, password in a chart Secret': ['sharedCache={"url":"redis://redis.cache:6379","password":"s3cret-pw"}'],
   'failurePolicy Fail, warn mode, matchConditions': ['webhook.failurePolicy="Fail"', 'config.admission.defaultMode="warn"', 'webhook.skipControllerOwnedPods=true'],
 };
 const setJson = (sets: string[]) => sets.flatMap((s) => ['--set-json', s]);
@@ -370,4 +371,24 @@ t.test('the pods meet the restricted Pod Security Standard and probe the real en
   const review = JSON.parse(env.REVIEW) as Obj;
   t.same(review.request.object.spec.containers[0], { name: 'app', image: 'ngiinx:1.14.2', command: ['exit', '1'] });
   t.equal(testPod!.spec.containers[0].securityContext.readOnlyRootFilesystem, true);
+});
+
+t.test('sharedCache: the url goes to config.yaml, the password only to a Secret and the env (issue 12)', async (t) => {
+  const off = await render();
+  t.equal(find(off, 'Secret').filter((d) => String(d.metadata?.name).endsWith('-shared-cache')).length, 0, 'off by default: no Secret');
+  const docs = await render(['sharedCache={"url":"redis://redis.cache:6379/2","password":"s3cret-pw"}']);
+  const cm = one(docs, 'ConfigMap');
+  const config = parseAllDocuments(String(cm.data?.['config.yaml']))[0]!.toJS() as Obj;
+  t.same(config.sharedCache, { url: 'redis://redis.cache:6379/2' });
+  t.notMatch(JSON.stringify(cm), /s3cret-pw/, 'no password in the ConfigMap');
+  const secret = find(docs, 'Secret').find((d) => String(d.metadata?.name).endsWith('-shared-cache'))!;
+  t.equal(Buffer.from(String(secret.data?.password), 'base64').toString(), 's3cret-pw');
+  const env = (one(docs, 'Deployment').spec.template.spec.containers[0].env as Obj[]).find((e) => e.name === 'BACKOFF_GUARD_SHARED_CACHE_PASSWORD');
+  t.same(env?.valueFrom, { secretKeyRef: { name: secret.metadata.name, key: 'password' } });
+  const theirs = await render(['sharedCache={"url":"rediss://redis.cache:6380","existingSecret":"my-redis","passwordKey":"redis-password"}']);
+  t.equal(find(theirs, 'Secret').filter((d) => String(d.metadata?.name).endsWith('-shared-cache')).length, 0, 'existingSecret: none made');
+  const env2 = (one(theirs, 'Deployment').spec.template.spec.containers[0].env as Obj[]).find((e) => e.name === 'BACKOFF_GUARD_SHARED_CACHE_PASSWORD');
+  t.same(env2?.valueFrom, { secretKeyRef: { name: 'my-redis', key: 'redis-password' } });
+  const bad = await helm(['template', RELEASE, CHART, '--set', 'sharedCache.url=http://redis:6379']);
+  t.not(bad.code, 0, 'a url that is not redis:// or rediss:// is refused');
 });
