@@ -21,6 +21,10 @@ Usage:
                      [--config FILE] [--offline] [--timeout MS] [--docker-config FILE]
       Run the same checks over manifest files. Exit 0: nothing at or above --fail-on;
       1: a finding at or above it; 2: unreadable input or a bad option.
+  backoff-guard audit [--kubeconfig FILE] [-n NAMESPACE] [-o text|json] [--config FILE]
+      Re-check the images of the workloads already in the cluster, with the credentials their
+      pods use (one manifest HEAD per distinct image). Exit 0: every image is pullable;
+      1: an image is absent or its credentials are refused; 2: bad option or no cluster access.
   backoff-guard review -f FILE
       Print the AdmissionReview the API server would send for the first object in FILE
       (to try the webhook with curl).
@@ -29,6 +33,7 @@ Options:
   -c, --config FILE      YAML config file (see README "Configuration"); env BACKOFF_GUARD_* overrides it
   -p, --port N           listen port (default 8443)
       --kubeconfig FILE  read namespace labels with this kubeconfig instead of the in-cluster account
+  -n, --namespace NS     audit: only this namespace (default: all)
   -f, --file PATH        manifest file, folder, or - for standard input (e.g. helm template ... | check -f -)
   -k, --kustomize DIR    check what "kubectl kustomize DIR" renders (needs kubectl on PATH)
   -o, --output FORMAT    text (default), json, sarif (SARIF 2.1.0) or github (workflow command annotations)
@@ -64,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
         file: { type: 'string', short: 'f', multiple: true },
         kustomize: { type: 'string', short: 'k', multiple: true },
         output: { type: 'string', short: 'o' },
+        namespace: { type: 'string', short: 'n' },
         'fail-on': { type: 'string' },
         offline: { type: 'boolean' },
         'docker-config': { type: 'string' },
@@ -112,6 +118,7 @@ async function main(argv: string[]): Promise<number> {
     }
     if (values.kubeconfig) overrides['kubernetes.kubeconfig'] = values.kubeconfig;
     if (command === 'check') overrides['kubernetes.enabled'] = 'off';
+    if (command === 'audit') overrides['kubernetes.enabled'] = 'on';
     const file = values.config ?? process.env.BACKOFF_GUARD_CONFIG;
     config = loadConfig({ ...(file ? { file } : {}), env: process.env, overrides });
   } catch (err) {
@@ -228,6 +235,59 @@ async function main(argv: string[]): Promise<number> {
     // Exit only once the report is flushed: process.exit() would cut a piped stdout short.
     await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
     return code;
+  }
+
+  if (command === 'audit') {
+    const format = values.output ?? 'text';
+    if (format !== 'text' && format !== 'json') {
+      process.stderr.write(`backoff-guard audit: --output ${JSON.stringify(format)} must be text or json\n`);
+      return 2;
+    }
+    const { connectCluster } = await import('../kube/cluster.js');
+    let cluster;
+    try {
+      cluster = connectCluster({
+        enabled: 'on',
+        ...(config.kubernetes.kubeconfig ? { kubeconfig: config.kubernetes.kubeconfig } : {}),
+        ...(process.env.KUBERNETES_SERVICE_HOST ? { serviceHost: process.env.KUBERNETES_SERVICE_HOST } : {}),
+      }).cluster;
+    } catch (err) {
+      process.stderr.write(`backoff-guard audit: no cluster access: ${(err as Error).message}\n`);
+      return 2;
+    }
+    if (!cluster) return 2;
+    const { createEngine } = await import('../engine.js');
+    const { listWorkloads } = await import('../kube/workloads.js');
+    const { runAuditPass } = await import('../audit/audit-pass.js');
+    const { RequestBudget } = await import('../audit/request-budget.js');
+    const { auditExitCode, auditJson, auditText } = await import('./audit.js');
+    let workloads;
+    try {
+      workloads = await listWorkloads(cluster.kc, values.namespace ? { namespace: values.namespace } : {});
+    } catch (err) {
+      process.stderr.write(`backoff-guard audit: cannot list workloads (${cluster.source}): ${(err as Error).message}\n`);
+      return 2;
+    }
+    let engine;
+    try {
+      engine = await createEngine(config, { logger: pino({ level: 'silent' }) });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`backoff-guard: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+    const result = await runAuditPass(workloads, {
+      registry: engine.registry,
+      ...(engine.ports.pullSecrets ? { pullSecrets: engine.ports.pullSecrets } : {}),
+      budget: new RequestBudget(config.audit.requestsPerMinute),
+      concurrency: config.audit.concurrency,
+    });
+    await engine.close();
+    const text = format === 'json' ? auditJson(result) : auditText(result);
+    await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
+    return auditExitCode(result);
   }
 
   process.stderr.write(`backoff-guard: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);

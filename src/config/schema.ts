@@ -93,6 +93,13 @@ export interface Config {
     nodeArchitectures: string[];
     indexTimeoutMs: number;
   };
+  /** Issue 13: re-checking the images of running workloads (`backoff-guard audit`). */
+  audit: {
+    /** Registry requests (manifest HEADs) an audit pass may send per minute. */
+    requestsPerMinute: number;
+    /** Lookups in flight at once. */
+    concurrency: number;
+  };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -257,6 +264,15 @@ export const configSchema = {
         nodeArchitectures: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9_]+$' }, minItems: 1, uniqueItems: true, default: ['amd64'] },
         // Time allowed to download and index one image in the background (not the review's deadline).
         indexTimeoutMs: ms(120_000, 1000, 600_000),
+      },
+    },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        requestsPerMinute: { type: 'integer', minimum: 1, maximum: 100_000, default: 120 },
+        concurrency: { type: 'integer', minimum: 1, maximum: 64, default: 4 },
       },
     },
     log: {

@@ -74,7 +74,7 @@ const NETWORK_WORDS: Record<string, string> = {
   ENETUNREACH: 'is unreachable (ENETUNREACH)',
 };
 
-function describeFailure(e: RegistryError): string {
+export function describeFailure(e: RegistryError): string {
   switch (e.kind) {
     case 'timeout':
       return 'did not answer in time';

@@ -16,6 +16,8 @@ export interface ClusterOptions {
 
 export interface Cluster {
   core: CoreV1Api;
+  /** The loaded configuration, for the other API groups (audit: workloads, leases, events). */
+  kc: KubeConfig;
   /** Where the credentials came from, for the log. */
   source: string;
 }
@@ -29,11 +31,11 @@ export function connectCluster(opts: ClusterOptions): { cluster?: Cluster; reaso
   try {
     if (opts.kubeconfig) {
       kc.loadFromFile(opts.kubeconfig);
-      return { cluster: { core: kc.makeApiClient(CoreV1Api), source: `kubeconfig ${opts.kubeconfig}` }, reason: '' };
+      return { cluster: { core: kc.makeApiClient(CoreV1Api), kc, source: `kubeconfig ${opts.kubeconfig}` }, reason: '' };
     }
     if (opts.serviceHost && existsSync(opts.inClusterTokenPath ?? IN_CLUSTER_TOKEN)) {
       kc.loadFromCluster();
-      return { cluster: { core: kc.makeApiClient(CoreV1Api), source: 'in-cluster service account' }, reason: '' };
+      return { cluster: { core: kc.makeApiClient(CoreV1Api), kc, source: 'in-cluster service account' }, reason: '' };
     }
   } catch (err) {
     if (opts.enabled === 'on') throw err;

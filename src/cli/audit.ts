@@ -1,0 +1,34 @@
+// `backoff-guard audit`: one audit pass (issue 13) from a workstation or a CI job: list the
+// workloads of the cluster (or one namespace), look up each distinct image once with the
+// credentials its pods use, print a table (or JSON). Exit 1 when an image is absent or its
+// credentials are refused: those workloads will hit ImagePullBackOff on their next pull.
+import type { AuditPassResult, AuditRow } from '../audit/audit-pass.js';
+
+export const FAILING: ReadonlySet<string> = new Set(['absent', 'auth_failed']);
+
+export function auditExitCode(result: AuditPassResult): number {
+  return result.rows.some((r) => FAILING.has(r.status)) ? 1 : 0;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+const order = (r: AuditRow) => (FAILING.has(r.status) ? 0 : r.status === 'available' ? 2 : 1);
+
+export function auditText(result: AuditPassResult): string {
+  const rows = [...result.rows].sort((a, b) => order(a) - order(b) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  const head = ['NAMESPACE', 'KIND', 'NAME', 'CONTAINER', 'IMAGE', 'STATUS', 'DETAIL'];
+  const body = rows.map((r) => [r.namespace, r.kind, r.name, r.container, r.image, r.status, r.status === 'available' ? '' : r.detail]);
+  const failing = result.rows.filter((r) => FAILING.has(r.status)).length;
+  const summary =
+    `${result.workloads} workloads, ${result.rows.length} containers, ${result.lookups} distinct images looked up (${result.requests} registry HEAD requests)` +
+    (failing ? `; ${failing} containers will fail to pull: ImagePullBackOff on their next start` : '');
+  return `${rows.length ? `${table([head, ...body])}\n` : 'no workloads found\n'}${summary}\n`;
+}
+
+export function auditJson(result: AuditPassResult): string {
+  const { rows, workloads, lookups, requests } = result;
+  return `${JSON.stringify({ workloads, lookups, requests, images: rows.map(({ workload: _w, ...r }) => r) }, null, 2)}\n`;
+}
