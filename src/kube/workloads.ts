@@ -43,7 +43,7 @@ function isNotServed(err: unknown): boolean {
   const e = err as { code?: number; statusCode?: number; message?: string };
   // KubernetesObjectApi resolves the resource through discovery; an unknown group/version is a 404
   // or a "no resource found" error.
-  return e?.code === 404 || e?.statusCode === 404 || /not found|no resource/i.test(e?.message ?? '');
+  return e?.code === 404 || e?.statusCode === 404 || /unrecognized api version|not found|no resource/i.test(e?.message ?? '');
 }
 
 export interface ListOptions {
