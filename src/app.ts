@@ -41,6 +41,7 @@ export async function createApp(config: Config, opts: AppOptions) {
   return {
     server,
     engine,
+    metrics,
     /** Readiness turns false first, so the Service stops sending before the listener closes. */
     setReady(value: boolean) {
       ready = value;

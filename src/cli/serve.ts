@@ -44,7 +44,27 @@ async function loadTls(config: Config, logger: Logger): Promise<{ key: Buffer; c
   return read();
 }
 
-export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<void>; port: number; reloadCertificates: () => boolean }> {
+/** The audit loop, when there is a cluster to audit; without one, a warning and no audit. */
+async function startAuditFor(opts: ServeOptions, app: Awaited<ReturnType<typeof createApp>>): Promise<{ snapshot: () => { status: number; body: unknown }; stop: () => Promise<void> } | undefined> {
+  const { config, logger } = opts;
+  const { connectCluster } = await import('../kube/cluster.js');
+  const { cluster, reason } = connectCluster({
+    enabled: config.kubernetes.enabled === 'off' ? 'off' : 'auto',
+    ...(config.kubernetes.kubeconfig ? { kubeconfig: config.kubernetes.kubeconfig } : {}),
+    ...(opts.serviceHost ? { serviceHost: opts.serviceHost } : {}),
+  });
+  if (!cluster) {
+    logger.warn({ reason }, 'audit.enabled but no Kubernetes API access: the audit of running workloads is off');
+    return undefined;
+  }
+  const { listWorkloads } = await import('../kube/workloads.js');
+  const { startAudit } = await import('../audit/audit-in-serve.js');
+  const audit = startAudit({ config, logger, engine: app.engine, metrics: app.metrics, list: () => listWorkloads(cluster.kc) });
+  logger.info({ source: cluster.source, intervalSeconds: config.audit.intervalSeconds, requestsPerMinute: config.audit.requestsPerMinute }, 'auditing the images of running workloads');
+  return audit;
+}
+
+export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<void>; port: number; reloadCertificates: () => boolean; metricsPort?: number }> {
   const { config, logger } = opts;
   const tls = await loadTls(config, logger);
   const app = await createApp(config, {
@@ -55,6 +75,16 @@ export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<
     ...(opts.sharedCachePassword ? { sharedCachePassword: opts.sharedCachePassword } : {}),
   });
   await app.server.listen({ host: config.server.host, port: config.server.port });
+  // Issue 13: the audit of running workloads, and the plain-HTTP metrics port.
+  const audit = config.audit.enabled ? await startAuditFor(opts, app) : undefined;
+  const metricsServer =
+    config.metrics.port > 0
+      ? await (await import('../http/metrics-server.js')).startMetricsServer(config.metrics.host, config.metrics.port, {
+          metrics: app.metrics,
+          ...(audit ? { audit: audit.snapshot } : {}),
+        })
+      : undefined;
+  if (metricsServer) logger.info({ port: metricsServer.port }, `metrics on http://${config.metrics.host}:${metricsServer.port}/metrics${audit ? ' and /audit' : ''}`);
   const address = app.server.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   logger.info({ port, host: config.server.host, mode: config.admission.defaultMode }, `backoff-guard listening on https://${config.server.host}:${port}/validate`);
@@ -74,10 +104,12 @@ export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<
     closing ??= (async () => {
       reloader.stop();
       app.setReady(false);
+      await audit?.stop();
+      await metricsServer?.close();
       if (opts.drainDelayMs) await new Promise((r) => setTimeout(r, opts.drainDelayMs));
       await app.server.close(); // stops accepting, waits for in-flight reviews
     })();
     return closing;
   };
-  return { close, port, reloadCertificates: reloader.check };
+  return { close, port, reloadCertificates: reloader.check, ...(metricsServer ? { metricsPort: metricsServer.port } : {}) };
 }

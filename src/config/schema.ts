@@ -95,11 +95,20 @@ export interface Config {
   };
   /** Issue 13: re-checking the images of running workloads (`backoff-guard audit`). */
   audit: {
+    /** Re-check the running workloads' images in `serve` (needs cluster access). */
+    enabled: boolean;
+    intervalSeconds: number;
+    /** Fraction of the interval added or removed at random. */
+    jitter: number;
+    /** Leader election: only the holder of this coordination.k8s.io/v1 Lease scans. */
+    lease: { name: string; namespace?: string; durationSeconds: number };
     /** Registry requests (manifest HEADs) an audit pass may send per minute. */
     requestsPerMinute: number;
     /** Lookups in flight at once. */
     concurrency: number;
   };
+  /** Plain-HTTP GET /metrics and GET /audit apart from the webhook port; port 0: off. */
+  metrics: { host: string; port: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -271,8 +280,30 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
+        enabled: { type: 'boolean', default: false },
+        intervalSeconds: { type: 'integer', minimum: 1, maximum: 7 * 86_400, default: 900 },
+        jitter: { type: 'number', minimum: 0, maximum: 0.5, default: 0.1 },
+        lease: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$', default: 'backoff-guard-audit' },
+            namespace: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' },
+            durationSeconds: { type: 'integer', minimum: 2, maximum: 3600, default: 15 },
+          },
+        },
         requestsPerMinute: { type: 'integer', minimum: 1, maximum: 100_000, default: 120 },
         concurrency: { type: 'integer', minimum: 1, maximum: 64, default: 4 },
+      },
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        host: { type: 'string', minLength: 1, default: '0.0.0.0' },
+        port: { type: 'integer', minimum: 0, maximum: 65_535, default: 0 },
       },
     },
     log: {

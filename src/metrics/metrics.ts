@@ -4,6 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReviewOutcome } from '../admission/handle-review.js';
 import type { ImageLookup } from '../checks/ports.js';
+import type { AuditPassResult } from '../audit/audit-pass.js';
 
 export interface Metrics {
   readonly contentType: string;
@@ -20,6 +21,11 @@ export interface Metrics {
   sharedCache(op: string, result: string): void;
   /** The shared cache could not be used and the local cache answered instead, by reason. */
   sharedCacheFallback(reason: string): void;
+  /** Issue 13: one audit pass; replaces every workload image status with this pass's. */
+  auditPass(result: AuditPassResult, seconds: number): void;
+  auditFailed(): void;
+  /** 1 while this replica holds the audit Lease. */
+  auditLeader(leader: boolean): void;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -93,8 +99,35 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     registers: [registry],
   });
 
+  // Issue 13, after deckhouse's k8s-image-availability-exporter: one series per container of a
+  // running workload, value 1, the status as a label (its labels: namespace, container, image,
+  // kind, name), so its alerts translate to `backoff_guard_workload_image_status{status="absent"} == 1`.
+  const imageStatus = new Gauge({
+    name: 'backoff_guard_workload_image_status',
+    help: 'Audit: 1 for the status (available, absent, auth_failed, rate_limited, unreachable, unverified) of each container image of each running workload at the last pass.',
+    labelNames: ['namespace', 'kind', 'name', 'container', 'image', 'status'],
+    registers: [registry],
+  });
+  const auditPasses = new Counter({ name: 'backoff_guard_audit_passes_total', help: 'Audit passes, by result (ok, error).', labelNames: ['result'], registers: [registry] });
+  const auditLookups = new Gauge({ name: 'backoff_guard_audit_lookups', help: 'Audit: distinct images looked up at the last pass (one manifest HEAD each per credential).', registers: [registry] });
+  const auditDuration = new Gauge({ name: 'backoff_guard_audit_duration_seconds', help: 'Audit: time the last pass took.', registers: [registry] });
+  const auditLeaderGauge = new Gauge({ name: 'backoff_guard_audit_leader', help: '1 while this replica holds the audit Lease and scans; 0 otherwise.', registers: [registry] });
+
   return {
     contentType: registry.contentType,
+    auditPass(result, seconds) {
+      imageStatus.reset();
+      for (const r of result.rows) imageStatus.set({ namespace: r.namespace, kind: r.kind, name: r.name, container: r.container, image: r.image, status: r.status }, 1);
+      auditPasses.inc({ result: 'ok' });
+      auditLookups.set(result.lookups);
+      auditDuration.set(seconds);
+    },
+    auditFailed() {
+      auditPasses.inc({ result: 'error' });
+    },
+    auditLeader(leader) {
+      auditLeaderGauge.set(leader ? 1 : 0);
+    },
     countedPull(registryName) {
       counted.inc({ registry: registryName });
     },
