@@ -105,6 +105,8 @@ const GA: Record<string, string> = {
   Deployment: 'apps/v1',
   ClusterRole: 'rbac.authorization.k8s.io/v1',
   ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
+  Role: 'rbac.authorization.k8s.io/v1',
+  RoleBinding: 'rbac.authorization.k8s.io/v1',
   ValidatingWebhookConfiguration: 'admissionregistration.k8s.io/v1',
   // CRDs installed separately (cert-manager, Prometheus Operator): their current versions.
   Issuer: 'cert-manager.io/v1',
@@ -332,20 +334,44 @@ t.test('the webhook configuration: files/webhook.yaml with the values laid over 
   t.same(hook!.webhooks, vwc.webhooks, 'identical webhooks: applying both documents changes nothing');
 });
 
-t.test('RBAC: the ClusterRole grants only get/list/watch, no wildcards; each right can be turned off', async (t) => {
+t.test('RBAC: the ClusterRole reads only (get/list/watch) but for the audit\'s Events, no wildcards; each right can be turned off', async (t) => {
   const role = one(await render(), 'ClusterRole');
   const granted: Record<string, string> = {};
   for (const rule of role.rules as Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>) {
-    for (const verb of rule.verbs) t.ok(['get', 'list', 'watch'].includes(verb), `${rule.resources.join(',')}: ${verb} is read-only`);
+    const writes = rule.resources.length === 1 && rule.resources[0] === 'events' && rule.apiGroups[0] === 'events.k8s.io';
+    for (const verb of rule.verbs) t.ok((writes ? ['create', 'patch'] : ['get', 'list', 'watch']).includes(verb), `${rule.resources.join(',')}: ${verb} is ${writes ? 'an Event write' : 'read-only'}`);
     t.notOk([...rule.verbs, ...rule.resources, ...rule.apiGroups].some((s) => s.includes('*')), 'no wildcard');
     for (const r of rule.resources) granted[r] = [...rule.verbs].sort().join(',');
   }
-  t.same(granted, { namespaces: 'get', secrets: 'get', serviceaccounts: 'get', nodes: 'list,watch', configmaps: 'get' });
-  const narrow = one(await render(['rbac.readPullSecrets=false', 'rbac.readNodes=false', 'rbac.readConfigMaps=false']), 'ClusterRole');
+  t.same(granted, {
+    namespaces: 'get', secrets: 'get', serviceaccounts: 'get', nodes: 'list,watch', configmaps: 'get',
+    deployments: 'list,watch', statefulsets: 'list,watch', daemonsets: 'list,watch', jobs: 'list,watch', cronjobs: 'list,watch', pods: 'list,watch', events: 'create,patch',
+  });
+  const narrow = one(await render(['rbac.readPullSecrets=false', 'rbac.readNodes=false', 'rbac.readConfigMaps=false', 'audit.enabled=false']), 'ClusterRole');
   t.same(narrow.rules.flatMap((r: Obj) => r.resources), ['namespaces']);
   t.equal(find(await render(['rbac.create=false']), 'ClusterRole').length, 0);
   const binding = one(await render(), 'ClusterRoleBinding');
   t.same(binding.subjects, [{ kind: 'ServiceAccount', name: FULLNAME, namespace: NS }]);
+});
+
+t.test('audit: config.yaml carries the audit values, the Lease Role is namespaced and names its Lease', async (t) => {
+  const docs = await render(['audit.intervalSeconds=60', 'audit.requestsPerMinute=30']);
+  const cm = one(docs, 'ConfigMap');
+  const config = yaml11(cm.data['config.yaml']) as Obj;
+  t.same(config.audit, { enabled: true, intervalSeconds: 60, requestsPerMinute: 30, lease: { name: `${FULLNAME}-audit`, namespace: NS, durationSeconds: 15 } });
+  t.same(config.metrics, { port: 9090 });
+  const lease = one(docs, 'Role');
+  t.equal(lease.metadata.namespace, NS);
+  t.same(lease.rules, [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [`${FULLNAME}-audit`], verbs: ['get', 'update'] },
+  ]);
+  const deployment = one(docs, 'Deployment');
+  t.same(deployment.spec.template.spec.containers[0].ports.map((p: Obj) => p.name), ['https', 'metrics']);
+  const off = await render(['audit.enabled=false', 'metrics.port=0']);
+  t.equal(find(off, 'Role').length, 0, 'no Lease Role without the audit');
+  t.equal((yaml11(one(off, 'ConfigMap').data['config.yaml']) as Obj).audit.enabled, false);
+  t.same(one(off, 'Deployment').spec.template.spec.containers[0].ports.map((p: Obj) => p.name), ['https']);
 });
 
 t.test('the pods meet the restricted Pod Security Standard and probe the real endpoints', async (t) => {
