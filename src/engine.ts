@@ -12,6 +12,7 @@ import type { CheckPorts, ImageLookup, NamespacedObjects, NodeArchitecturesSourc
 import type { Config, InspectPolicy } from './config/schema.js';
 import type { ImageReference } from './image/reference.js';
 import { isDockerHub } from './registry/pull-cost.js';
+import { perWindow } from './util/quota-window.js';
 import type { SharedCache } from './cache/shared-cache.js';
 import { ConfigError } from './config/load.js';
 import { OfflineRegistry } from './facts/offline-registry.js';
@@ -160,9 +161,8 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     const rl = registry.rateLimit(ref.domain);
     const min = config.registry.inspectMinRemaining;
     if (!rl || rl.remaining >= min) return undefined;
-    const window = rl.windowS ? ` per ${rl.windowS % 3600 === 0 ? `${rl.windowS / 3600} h` : `${rl.windowS} s`}` : '';
     // Short: a warning line is cut at 256 characters (verdict.ts).
-    return `${ref.domain} has ${rl.remaining}${rl.limit !== undefined ? ` of ${rl.limit}` : ''} pulls left${window}, under the ${min} kept for the nodes (registry.inspectMinRemaining): manifest not downloaded`;
+    return `${ref.domain} has ${rl.remaining}${rl.limit !== undefined ? ` of ${rl.limit}` : ''} pulls left${perWindow(rl.windowS)}, under the ${min} kept for the nodes (registry.inspectMinRemaining): manifest not downloaded`;
   };
   // inspect: never is the user's choice, not a surprise: no warning, like inspect.enabled: false.
   const inspectGate = (ref: ImageReference): string | undefined =>

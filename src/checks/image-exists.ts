@@ -13,6 +13,7 @@
 //     pod's secrets;
 //   - every matching credential refused: deny "credentials in secret ns/name were rejected by R";
 //   - registries whose credentials live on the nodes: warnings only.
+import { perWindow } from '../util/quota-window.js';
 import { outcome } from './consequence.js';
 import type { ImageReference } from '../image/reference.js';
 import type { CheckPorts, CredentialRef, ImageLookup, NodeImagePresence, PullSecretsView } from './ports.js';
@@ -178,11 +179,10 @@ export const imageExists: Check<CheckPorts> = {
         if (!never && rl) {
           const need = pullsNeeded(input);
           if (rl.remaining < rl.warnBelow || rl.remaining < need) {
-            const window = rl.windowS ? ` per ${rl.windowS >= 3600 && rl.windowS % 3600 === 0 ? `${rl.windowS / 3600} h` : `${rl.windowS} s`}` : '';
             out.push(
               make(
                 'likely',
-                `${lookup.registry} has ${rl.remaining} pull${rl.remaining === 1 ? '' : 's'} left${rl.limit !== undefined ? ` of ${rl.limit}` : ''}${window}, this rollout needs up to ${need}: pulls may fail with 429 toomanyrequests (${pulls})`,
+                `${lookup.registry} has ${rl.remaining} pull${rl.remaining === 1 ? '' : 's'} left${rl.limit !== undefined ? ` of ${rl.limit}` : ''}${perWindow(rl.windowS)}, this rollout needs up to ${need}: pulls may fail with 429 toomanyrequests (${pulls})`,
                 'authenticate the pulls or use a registry mirror',
               ),
             );

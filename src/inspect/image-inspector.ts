@@ -98,7 +98,7 @@ const CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'appli
 
 const DAY_MS = 24 * 3_600_000;
 /** Manifests larger than this are not put in the shared cache (they are rare; Redis values stay small). */
-const MAX_SHARED_MANIFEST_BYTES = 1024 * 1024;
+const MAX_SHARED_BYTES = 1024 * 1024;
 
 /** Whether `body` is the content of `digest` (sha256 or sha512). */
 function matchesDigest(body: Buffer, digest: string): boolean {
@@ -306,7 +306,7 @@ export class RegistryImageInspector implements ImageInspector {
     if (cached) return cached;
     return this.#lookupFlights.do(key, async () => {
       const result = await this.#lookup(ref, architecture);
-      const ttl = result.status === 'unknown' ? this.#opts.errorTtlMs : ref.digest ? 24 * 3_600_000 : this.#opts.tagTtlMs;
+      const ttl = result.status === 'unknown' ? this.#opts.errorTtlMs : ref.digest ? DAY_MS : this.#opts.tagTtlMs;
       this.#lookups.set(key, result, ttl);
       return result;
     });
@@ -385,7 +385,7 @@ export class RegistryImageInspector implements ImageInspector {
       // not a manifest this inspector reads: it will ask (and fail) on its own
       return;
     }
-    if (ref && this.#opts.shared && body.length <= MAX_SHARED_MANIFEST_BYTES) {
+    if (ref && this.#opts.shared && body.length <= MAX_SHARED_BYTES) {
       void this.#opts.shared.set('manifest', [ref.domain, ref.path, digest], toShared(mediaType ? { body, mediaType } : { body }), DAY_MS);
     }
   }
@@ -405,6 +405,21 @@ export class RegistryImageInspector implements ImageInspector {
     return desc.digest;
   }
 
+  /**
+   * Content addressed by `digest`, from the replicas' shared cache when one holds it, else
+   * downloaded once across them (single flight) and shared for a day when small enough.
+   */
+  async #throughShared(kind: 'manifest' | 'config', ref: ImageReference, digest: string, download: () => Promise<{ body: Buffer; mediaType?: string }>): Promise<{ body: Buffer; mediaType?: string }> {
+    const shared = this.#opts.shared;
+    if (!shared) return download();
+    return fromShared(
+      await shared.flight(kind, [ref.domain, ref.path, digest], contentOf(digest), async () => {
+        const got = await download();
+        return { value: toShared(got), ttlMs: got.body.length <= MAX_SHARED_BYTES ? DAY_MS : 0 };
+      }),
+    );
+  }
+
   async #manifest(ref: ImageReference, digest: string): Promise<Manifest> {
     const hit = this.#manifests.get(digest);
     if (hit) return hit;
@@ -415,15 +430,7 @@ export class RegistryImageInspector implements ImageInspector {
       const { descriptor: d, body } = await this.#opts.registry.getManifest({ domain: ref.domain, path: ref.path, reference: digest });
       return d.mediaType ? { body, mediaType: d.mediaType } : { body };
     };
-    const shared = this.#opts.shared;
-    const got = shared
-      ? fromShared(
-          await shared.flight('manifest', [ref.domain, ref.path, digest], contentOf(digest), async () => {
-            const m = await download();
-            return { value: toShared(m), ttlMs: m.body.length <= MAX_SHARED_MANIFEST_BYTES ? DAY_MS : 0 };
-          }),
-        )
-      : await download();
+    const got = await this.#throughShared('manifest', ref, digest, download);
     const parsed = parseManifest(got.body, got.mediaType);
     this.#manifests.set(digest, parsed, DAY_MS);
     return parsed;
@@ -438,17 +445,9 @@ export class RegistryImageInspector implements ImageInspector {
       if (!matchesDigest(body, digest)) throw new InspectError('the image config does not match its digest');
       return { body };
     };
-    const shared = this.#opts.shared;
-    const { body } = shared
-      ? fromShared(
-          await shared.flight('config', [ref.domain, ref.path, digest], contentOf(digest), async () => {
-            const c = await download();
-            return { value: toShared(c), ttlMs: c.body.length <= MAX_SHARED_MANIFEST_BYTES ? DAY_MS : 0 };
-          }),
-        )
-      : await download();
+    const { body } = await this.#throughShared('config', ref, digest, download);
     const parsed = parseImageConfig(body);
-    this.#configs.set(digest, parsed, 24 * 3_600_000);
+    this.#configs.set(digest, parsed, DAY_MS);
     return parsed;
   }
 

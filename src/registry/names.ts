@@ -3,6 +3,7 @@
 // Repository names and references are pasted into the URL path, so they are checked against
 // the distribution spec grammar first ("Pulling manifests": <name> and <reference>): a path
 // like `a/../../x` or a reference with `?` must never reach the wire.
+import { isDockerHub } from '../image/reference.js';
 import { RegistryError } from './errors.js';
 
 // <name>: path components of lowercase alphanumerics separated by '.', '_', '__' or '-'+.
@@ -39,7 +40,7 @@ export function checkReference(domain: string, reference: string): void {
  */
 export function defaultServer(domain: string): string {
   const d = domain.toLowerCase();
-  if (d === 'docker.io' || d === 'index.docker.io') return 'https://registry-1.docker.io';
+  if (isDockerHub(d)) return 'https://registry-1.docker.io';
   return `https://${d}`;
 }
 

@@ -9,13 +9,13 @@
 // Docker does not say whether a GET answered 404 is counted: every manifest GET that reached
 // the registry is counted (an upper bound again); one stopped before sending is not.
 
+import { isDockerHub as isHubDomain } from '../image/reference.js';
+
 export type RequestKind = 'ping' | 'manifest' | 'blob' | 'tags' | 'catalog' | 'token';
 
-/** Docker Hub's image domain and API hosts (containerd and docker hard-code the split). */
-const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
-
+/** Docker Hub's image domain and API hosts (containerd and docker hard-code the split), any case. */
 export function isDockerHub(domain: string): boolean {
-  return DOCKER_HUB.has(domain.toLowerCase());
+  return isHubDomain(domain.toLowerCase());
 }
 
 /** What a request to `url` is, from its path (distribution spec endpoint table). */

@@ -4,31 +4,15 @@
 // 0 denies of images that exist. Local caches are off (TTL 0) so every lookup goes to Redis.
 // Cost: 2 node processes, ~20-40 s.
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startNginx } from '../helpers/nginx.js';
-import { freePort } from '../helpers/ports.js';
-import { startRedis } from '../helpers/redis.js';
 import { pushImage } from '../helpers/registry-fixtures.js';
-import { startRegistry } from '../helpers/registry.js';
-import { quotaProxy, rolloutReviews } from '../helpers/rollout.js';
+import { startQuotaWorld } from '../helpers/quota-world.js';
+import { rolloutReviews } from '../helpers/rollout.js';
 import { startWebhook, total } from '../helpers/webhook-process.js';
 
 t.setTimeout(240_000);
 
 t.test('Redis paused, killed and restarted during 1,000 reviews', async (t) => {
-  const reg = await startRegistry({ auth: 'none' });
-  t.teardown(() => reg.stop());
-  const dir = mkdtempSync(join(tmpdir(), 'bg-faults-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const port = await freePort();
-  const log = join(dir, 'access.log');
-  writeFileSync(log, '');
-  const nginx = await startNginx(quotaProxy({ port, registryPort: reg.port, certFile: reg.certFile, keyFile: reg.keyFile, accessLog: log, remaining: 90, limit: 100 }), port);
-  t.teardown(() => nginx.stop());
-  const redis = await startRedis();
-  t.teardown(() => redis.stop());
+  const { reg, port, redis } = await startQuotaWorld(t, { prefix: 'bg-faults-', remaining: 90, limit: 100 });
   const images: string[] = [];
   for (let i = 0; i < 5; i++) {
     await pushImage(reg, { repo: `team/fault${i}`, tag: '1' });

@@ -5,30 +5,17 @@
 // arrive at once: counted manifest GETs per new image, with and without the shared cache.
 // Cost: ~6 node processes, ~15 s.
 import t, { type Test } from 'tap';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readAccessLog, startNginx } from '../helpers/nginx.js';
-import { freePort } from '../helpers/ports.js';
-import { startRedis } from '../helpers/redis.js';
+import { readAccessLog } from '../helpers/nginx.js';
 import { pushImage } from '../helpers/registry-fixtures.js';
-import { startRegistry } from '../helpers/registry.js';
-import { manifestRequests, quotaProxy, rolloutReviews } from '../helpers/rollout.js';
+import { startQuotaWorld } from '../helpers/quota-world.js';
+import { manifestRequests, rolloutReviews } from '../helpers/rollout.js';
 import { sample, startWebhook, total, type WebhookProcess } from '../helpers/webhook-process.js';
 
 t.setTimeout(120_000);
 
-const reg = await startRegistry({ auth: 'none' });
-t.teardown(() => reg.stop());
-const dir = mkdtempSync(join(tmpdir(), 'bg-replicas-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const port = await freePort();
-const log = join(dir, 'access.log');
-writeFileSync(log, '');
-const nginx = await startNginx(quotaProxy({ port, registryPort: reg.port, certFile: reg.certFile, keyFile: reg.keyFile, accessLog: log, remaining: 80, limit: 100, windowS: 21600 }), port);
-t.teardown(() => nginx.stop());
-const redis = await startRedis({ password: 'replicas-pw' });
-t.teardown(() => redis.stop());
+const { reg, port, log, redis } = await startQuotaWorld(t, { prefix: 'bg-replicas-', remaining: 80, limit: 100, windowS: 21600, redisPassword: 'replicas-pw' });
 
 const base = (inspect?: string) => ({
   kubernetes: { enabled: 'off' },
