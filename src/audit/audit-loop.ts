@@ -49,15 +49,23 @@ export class AuditLoop {
     return Math.max(1, Math.round(intervalMs * (1 + jitter * (2 * (this.#opts.random ?? Math.random)() - 1))));
   }
 
+  #tick = (): void => {
+    this.#running = this.runOnce().finally(() => {
+      this.#running = undefined;
+      if (!this.#abort.signal.aborted) this.#timer = setTimeout(this.#tick, this.nextDelayMs());
+    });
+  };
+
   /** First pass soon (a short delay lets the Lease settle), then every interval. */
   start(firstDelayMs = 1000): void {
-    const tick = () => {
-      this.#running = this.runOnce().finally(() => {
-        this.#running = undefined;
-        if (!this.#abort.signal.aborted) this.#timer = setTimeout(tick, this.nextDelayMs());
-      });
-    };
-    this.#timer = setTimeout(tick, firstDelayMs);
+    this.#timer = setTimeout(this.#tick, firstDelayMs);
+  }
+
+  /** A pass now (this replica just took the Lease over), then every interval from here. */
+  kick(): void {
+    if (this.#running || this.#abort.signal.aborted || this.#timer === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(this.#tick, 0);
   }
 
   /** One pass if this replica leads; the followers skip it (and forget nothing). */

@@ -1,5 +1,7 @@
 // `backoff-guard serve`: load certificates, build the app, listen over HTTPS, drain on SIGTERM.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { createApp } from '../app.js';
@@ -58,10 +60,43 @@ async function startAuditFor(opts: ServeOptions, app: Awaited<ReturnType<typeof 
     return undefined;
   }
   const { listWorkloads } = await import('../kube/workloads.js');
+  const { LeaseElector } = await import('../kube/lease.js');
+  const { WorkloadEvents } = await import('../kube/events.js');
   const { startAudit } = await import('../audit/audit-in-serve.js');
-  const audit = startAudit({ config, logger, engine: app.engine, metrics: app.metrics, list: () => listWorkloads(cluster.kc) });
-  logger.info({ source: cluster.source, intervalSeconds: config.audit.intervalSeconds, requestsPerMinute: config.audit.requestsPerMinute }, 'auditing the images of running workloads');
-  return audit;
+  // client-go's identity: the host name (the pod name in a cluster) and a unique suffix.
+  const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
+  const lease = { ...config.audit.lease, namespace: config.audit.lease.namespace ?? opts.ownNamespace ?? 'default' };
+  let audit: Awaited<ReturnType<typeof startAudit>> | undefined;
+  const elector = new LeaseElector({
+    kc: cluster.kc,
+    namespace: lease.namespace,
+    name: lease.name,
+    identity,
+    durationSeconds: lease.durationSeconds,
+    onChange: (leader) => {
+      app.metrics.auditLeader(leader);
+      logger.info({ lease: `${lease.namespace}/${lease.name}`, identity }, leader ? 'audit Lease acquired: this replica scans' : 'audit Lease not held: another replica scans');
+      if (leader) audit?.loop.kick();
+    },
+  });
+  const events = new WorkloadEvents(cluster.kc, identity);
+  audit = startAudit({
+    config,
+    logger,
+    engine: app.engine,
+    metrics: app.metrics,
+    list: () => listWorkloads(cluster.kc),
+    isLeader: () => elector.isLeader(),
+    warn: async (row, note) => {
+      const r = await events.warn(row.workload, 'ImageUnavailable', note, 'PullCheck');
+      if (!r.ok) throw new Error(r.reason);
+    },
+  });
+  app.metrics.auditLeader(false);
+  elector.start();
+  logger.info({ source: cluster.source, intervalSeconds: config.audit.intervalSeconds, requestsPerMinute: config.audit.requestsPerMinute, lease: `${lease.namespace}/${lease.name}` }, 'auditing the images of running workloads (when holding the Lease)');
+  const started = audit;
+  return { snapshot: started.snapshot, stop: async () => { await started.stop(); await elector.stop(); } };
 }
 
 export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<void>; port: number; reloadCertificates: () => boolean; metricsPort?: number }> {

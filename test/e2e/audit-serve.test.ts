@@ -32,12 +32,13 @@ await cluster.apply({
   spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'app', image: `${reg.host}/team/app:1.0` }] } } },
 });
 
+const LEASE_S = 3;
 const metricsPort = await freePort();
 const webhook = await startWebhook({
   dir: join(cluster.dir, 'webhook-audit'),
   kubeconfig: cluster.kubeconfig,
   registryHosts: { [reg.host]: { caFile: reg.caFile, allowPrivateNetwork: true } },
-  extraConfig: { audit: { enabled: true, intervalSeconds: 1, jitter: 0 }, metrics: { host: '127.0.0.1', port: metricsPort } },
+  extraConfig: { audit: { enabled: true, intervalSeconds: 1, jitter: 0, lease: { durationSeconds: LEASE_S } }, metrics: { host: '127.0.0.1', port: metricsPort } },
 });
 t.teardown(() => webhook.stop());
 const base = `http://127.0.0.1:${metricsPort}`;
@@ -54,6 +55,11 @@ async function auditUntil(pred: (a: Audit) => boolean, timeoutMs = 30_000): Prom
     if (Date.now() - start > timeoutMs) throw new Error(`GET /audit never matched in ${timeoutMs} ms (last: ${r.status} ${r.body.slice(0, 400)})`);
     await new Promise((res) => setTimeout(res, 200));
   }
+}
+type Event = { type: string; reason: string; note: string; reportingController: string; regarding: { kind: string; name: string; namespace: string } };
+async function imageEvents(): Promise<Event[]> {
+  const r = await cluster.kubectlOk(['get', 'events.v1.events.k8s.io', '-n', NS, '-o', 'json']);
+  return (JSON.parse(r.stdout) as { items: Event[] }).items.filter((e) => e.reason === 'ImageUnavailable');
 }
 const webStatus = (a: Audit) => a.images.find((i) => i.kind === 'Deployment' && i.name === 'web' && i.namespace === NS)?.status;
 const series = (status: string) =>
@@ -83,10 +89,53 @@ t.test('tag deleted through the registry API: absent within one interval, logged
   const at = audit.at;
   await auditUntil((a) => a.at !== at && webStatus(a) === 'absent');
   await new Promise((res) => setTimeout(res, 2500));
+  const events = await imageEvents();
+  t.equal(events.length, 1, 'one ImageUnavailable Event on the Deployment while the state holds');
+  t.match(events[0], { type: 'Warning', reason: 'ImageUnavailable', reportingController: 'backoff-guard.io/audit', regarding: { kind: 'Deployment', name: 'web', namespace: NS } });
+  t.match(events[0]?.note, new RegExp(`^app: ${reg.host.replace(/\./g, '\\.')}/team/app:1\\.0 can no longer be pulled \\(absent: .*ImagePullBackOff: push the image again`));
   const warned = webhook.logLines().filter((l) => typeof l.msg === 'string' && (l.msg as string).includes('can no longer be pulled') && l.workload === 'Deployment/web');
   t.equal(warned.length, 1, 'one ImageUnavailable report while the state holds');
   await pushImage(reg, { repo: 'team/app', tag: '1.0', credential: cred });
   await auditUntil((a) => webStatus(a) === 'available');
   await new Promise((res) => setTimeout(res, 1500));
   t.equal(webhook.logLines().filter((l) => typeof l.msg === 'string' && (l.msg as string).includes('can no longer be pulled')).length, 1, 'no new report when it is back');
+  t.equal((await imageEvents()).length, 1, 'no new Event when it is back');
+});
+
+t.test('two serve processes: only the Lease holder scans; kill -9 it and the other takes over within the Lease duration', async (t) => {
+  const port2 = await freePort();
+  const second = await startWebhook({
+    dir: join(cluster.dir, 'webhook-audit-2'),
+    kubeconfig: cluster.kubeconfig,
+    registryHosts: { [reg.host]: { caFile: reg.caFile, allowPrivateNetwork: true } },
+    extraConfig: { audit: { enabled: true, intervalSeconds: 1, jitter: 0, lease: { durationSeconds: LEASE_S } }, metrics: { host: '127.0.0.1', port: port2 } },
+  });
+  t.teardown(() => second.stop());
+  const leaderOf = async (p: number): Promise<number> => {
+    const m = await httpGet(`http://127.0.0.1:${p}/metrics`).catch(() => ({ status: 0, body: '' }));
+    const v = /^backoff_guard_audit_leader (\d+)/m.exec(m.body);
+    return v ? Number(v[1]) : -1;
+  };
+  const passes = async (p: number): Promise<number> => {
+    const m = await httpGet(`http://127.0.0.1:${p}/metrics`).catch(() => ({ status: 0, body: '' }));
+    const v = /^backoff_guard_audit_passes_total\{result="ok"\} (\d+)/m.exec(m.body);
+    return v ? Number(v[1]) : 0;
+  };
+  await new Promise((res) => setTimeout(res, 2500));
+  t.same([await leaderOf(metricsPort), await leaderOf(port2)], [1, 0], 'the first process holds the Lease, the second waits');
+  const before = await passes(port2);
+  await new Promise((res) => setTimeout(res, 2500));
+  t.equal(await passes(port2), before, 'the follower does not scan');
+  const killedAt = Date.now();
+  webhook.proc.killNow();
+  let tookOver = 0;
+  while (Date.now() - killedAt < 30_000) {
+    if ((await leaderOf(port2)) === 1 && (await passes(port2)) > before) {
+      tookOver = Date.now() - killedAt;
+      break;
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  t.comment(`measured: takeover (Lease acquired and first pass done) ${tookOver} ms after kill -9 of the holder (Lease ${LEASE_S} s)`);
+  t.ok(tookOver > 0 && tookOver <= LEASE_S * 1000 + 2000, `within the Lease duration plus one retry period (${tookOver} ms)`);
 });
