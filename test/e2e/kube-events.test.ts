@@ -83,6 +83,17 @@ t.test('failures are results, not exceptions', async (t) => {
   const missing = await events.warn({ ...ref, namespace: 'no-such-namespace' }, 'X', 'y', 'Audit');
   t.same(missing, { ok: false, reason: 'the namespace does not exist' });
 
+  // RBAC is on (--authorization-mode=RBAC): the admin impersonates a user with no grants.
+  const nobody = new KubeConfig();
+  nobody.loadFromOptions({
+    clusters: kc.clusters,
+    users: kc.users.map((u) => ({ ...u, impersonateUser: 'nobody@example.invalid' })),
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
+  const forbidden = await new WorkloadEvents(nobody, 'x').warn(ref, 'X', 'y', 'Audit');
+  t.same(forbidden, { ok: false, reason: 'forbidden (the service account needs create on events.events.k8s.io)' });
+
   const port = await freePort();
   const dead = new KubeConfig();
   dead.loadFromOptions({
