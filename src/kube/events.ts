@@ -5,7 +5,7 @@
 // bytes; reason, action and reportingInstance at most 128 characters.
 // Name as client-go's tools/events (event_broadcaster.go): <regarding name>.<time in hex>.
 import { EventsV1Api, type KubeConfig, V1MicroTime } from '@kubernetes/client-node';
-import { apiStatus } from './secrets.js';
+import { apiStatus, unreachableReason } from './secrets.js';
 
 export interface WorkloadRef {
   kind: string;
@@ -41,9 +41,7 @@ function eventFailure(err: unknown): string {
   if (code === 401) return 'unauthorized';
   if (code === 404) return 'the namespace does not exist';
   if (code !== undefined) return `the API server answered HTTP ${code}`;
-  const errno = (err as { cause?: { code?: unknown }; code?: unknown } | null)?.cause?.code ?? (err as { code?: unknown } | null)?.code;
-  if (typeof errno === 'string') return `the API server cannot be reached (${errno})`;
-  return `the API server cannot be reached (${(err as Error)?.message ?? String(err)})`;
+  return unreachableReason(err);
 }
 
 export class WorkloadEvents {

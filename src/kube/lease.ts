@@ -12,7 +12,7 @@
 // steps down at once instead of holding on until renewDeadline: it may cost a takeover, never a
 // second leader.
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
-import { apiStatus } from './secrets.js';
+import { apiStatus, unreachableReason } from './secrets.js';
 
 export interface LeaseElectorOptions {
   kc: KubeConfig;
@@ -35,9 +35,7 @@ function leaseFailure(err: unknown): string {
   if (code === 403) return 'forbidden (the service account needs get, create and update on leases.coordination.k8s.io)';
   if (code === 401) return 'unauthorized';
   if (code !== undefined) return `the API server answered HTTP ${code}`;
-  const errno = (err as { cause?: { code?: unknown }; code?: unknown } | null)?.cause?.code ?? (err as { code?: unknown } | null)?.code;
-  if (typeof errno === 'string') return `the API server cannot be reached (${errno})`;
-  return `the API server cannot be reached (${(err as Error)?.message ?? String(err)})`;
+  return unreachableReason(err);
 }
 
 /** MicroTime comes back from the client as a string (it has no deserializer for it). */

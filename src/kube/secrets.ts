@@ -26,6 +26,13 @@ export function apiStatus(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** Why no HTTP answer came from the API server (socket error code, else the message). */
+export function unreachableReason(err: unknown): string {
+  const errno = (err as { cause?: { code?: unknown }; code?: unknown } | null)?.cause?.code ?? (err as { code?: unknown } | null)?.code;
+  if (typeof errno === 'string') return `the API server cannot be reached (${errno})`;
+  return `the API server cannot be reached (${(err as Error)?.message ?? String(err)})`;
+}
+
 /** A one-line reason for a failed API read that never includes the response body. */
 export function apiFailure(err: unknown): string {
   const code = apiStatus(err);
