@@ -27,7 +27,7 @@ const base = (inspect?: string) => ({
 // files a slow call falls back (correctly, counted in backoff_guard_shared_cache_fallbacks_total)
 // and the count would depend on load. The fallback itself is tested in redis-shared-cache.test.ts
 // and shared-cache-faults.test.ts.
-const withShared = (inspect?: string) => ({ ...base(inspect), sharedCache: { url: redis.url, callBudgetMs: 1000, flightWaitMs: 5000 } });
+const withShared = (inspect?: string) => ({ ...base(inspect), sharedCache: { url: redis.url, callBudgetMs: 1000, flightWaitMs: 20_000 } });
 
 async function replicas(config: Record<string, unknown>): Promise<WebhookProcess[]> {
   const env = { BACKOFF_GUARD_SHARED_CACHE_PASSWORD: 'replicas-pw' };
