@@ -6,9 +6,10 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { runAuditPass, type AuditedObject, type AuditRow } from './audit-pass.js';
+import { auditSummary, runAuditPass, type AuditedObject, type AuditRow } from './audit-pass.js';
 import { AuditLoop, type AuditSnapshot } from './audit-loop.js';
 import { RequestBudget } from './request-budget.js';
+import { FAILING_STATUSES } from './failure-state.js';
 
 export interface AuditInServe {
   loop: AuditLoop;
@@ -54,7 +55,7 @@ export function startAudit(opts: AuditInServeOptions): AuditInServe {
     ...(opts.isLeader ? { isLeader: opts.isLeader } : {}),
     onPass: async (result, turned) => {
       metrics.auditPass(result, (loop.last?.durationMs ?? 0) / 1000);
-      const failing = result.rows.filter((r) => r.status === 'absent' || r.status === 'auth_failed').length;
+      const failing = result.rows.filter((r) => FAILING_STATUSES.has(r.status)).length;
       logger.info({ workloads: result.workloads, lookups: result.lookups, requests: result.requests, failing }, 'audit pass done');
       for (const r of turned) {
         logger.warn({ namespace: r.namespace, workload: `${r.kind}/${r.name}`, container: r.container, image: r.image, status: r.status }, eventNote(r));
@@ -70,8 +71,7 @@ export function startAudit(opts: AuditInServeOptions): AuditInServe {
   const snapshot = () => {
     const last: AuditSnapshot | undefined = loop.last;
     if (!last) return { status: 503, body: { error: 'no audit pass yet', leader: opts.isLeader?.() ?? true } };
-    const { rows, workloads, lookups, requests } = last.result;
-    return { status: 200, body: { at: last.at, durationMs: last.durationMs, leader: opts.isLeader?.() ?? true, workloads, lookups, requests, images: rows.map(({ workload: _w, ...r }) => r) } };
+    return { status: 200, body: { at: last.at, durationMs: last.durationMs, leader: opts.isLeader?.() ?? true, ...auditSummary(last.result) } };
   };
   return { loop, snapshot, stop: () => loop.stop() };
 }

@@ -104,3 +104,9 @@ export async function runAuditPass(workloads: readonly AuditedObject[], deps: Au
   await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 4) }, worker));
   return { rows, workloads: workloads.length, lookups: groups.size, requests };
 }
+
+/** The pass as JSON fields (CLI -o json and GET /audit): the rows without their workload refs. */
+export function auditSummary(result: AuditPassResult): { workloads: number; lookups: number; requests: number; images: Array<Omit<AuditRow, 'workload'>> } {
+  const { rows, workloads, lookups, requests } = result;
+  return { workloads, lookups, requests, images: rows.map(({ workload: _w, ...r }) => r) };
+}

@@ -2,9 +2,8 @@
 // workloads of the cluster (or one namespace), look up each distinct image once with the
 // credentials its pods use, print a table (or JSON). Exit 1 when an image is absent or its
 // credentials are refused: those workloads will hit ImagePullBackOff on their next pull.
-import type { AuditPassResult, AuditRow } from '../audit/audit-pass.js';
-
-export const FAILING: ReadonlySet<string> = new Set(['absent', 'auth_failed']);
+import { auditSummary, type AuditPassResult, type AuditRow } from '../audit/audit-pass.js';
+import { FAILING_STATUSES as FAILING } from '../audit/failure-state.js';
 
 export function auditExitCode(result: AuditPassResult): number {
   return result.rows.some((r) => FAILING.has(r.status)) ? 1 : 0;
@@ -29,6 +28,5 @@ export function auditText(result: AuditPassResult): string {
 }
 
 export function auditJson(result: AuditPassResult): string {
-  const { rows, workloads, lookups, requests } = result;
-  return `${JSON.stringify({ workloads, lookups, requests, images: rows.map(({ workload: _w, ...r }) => r) }, null, 2)}\n`;
+  return `${JSON.stringify(auditSummary(result), null, 2)}\n`;
 }
