@@ -1,5 +1,6 @@
 // Issue 13 (audit): the workloads whose pods will pull images, read from the API server.
-// One list per kind and namespace (KubernetesObjectApi, so CronJob can fall back from batch/v1 to
+// `backoff-guard audit` lists them once (here); `serve` keeps them current with informers
+// (workload-informers.ts), which share the kinds and the ownership rule below. One list per kind and namespace (KubernetesObjectApi, so CronJob can fall back from batch/v1 to
 // batch/v1beta1 on clusters older than 1.21). Objects a controller recreates are left out: a Pod
 // owned by a controller (ReplicaSet, StatefulSet, DaemonSet, Job) is audited through its owner,
 // and a Job a CronJob created through the CronJob, so one image is reported once per workload.
@@ -18,7 +19,7 @@ export interface ListedWorkload {
 }
 
 /** apiVersions tried in order: the first the server serves is used. */
-const KINDS: ReadonlyArray<{ kind: AuditKind; apiVersions: string[] }> = [
+export const AUDIT_KINDS: ReadonlyArray<{ kind: AuditKind; apiVersions: string[] }> = [
   { kind: 'Deployment', apiVersions: ['apps/v1'] },
   { kind: 'StatefulSet', apiVersions: ['apps/v1'] },
   { kind: 'DaemonSet', apiVersions: ['apps/v1'] },
@@ -39,7 +40,7 @@ export function auditedDirectly(kind: AuditKind, o: KubernetesObject): boolean {
   return true;
 }
 
-function isNotServed(err: unknown): boolean {
+export function isNotServed(err: unknown): boolean {
   const e = err as { code?: number; statusCode?: number; message?: string };
   // KubernetesObjectApi resolves the resource through discovery; an unknown group/version is a 404
   // or a "no resource found" error.
@@ -57,7 +58,7 @@ export interface ListOptions {
 export async function listWorkloads(kc: KubeConfig, opts: ListOptions = {}): Promise<ListedWorkload[]> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   const out: ListedWorkload[] = [];
-  for (const { kind, apiVersions } of KINDS) {
+  for (const { kind, apiVersions } of AUDIT_KINDS) {
     for (const [i, apiVersion] of apiVersions.entries()) {
       try {
         let token: string | undefined;
