@@ -59,7 +59,7 @@ async function startAuditFor(opts: ServeOptions, app: Awaited<ReturnType<typeof 
     logger.warn({ reason }, 'audit.enabled but no Kubernetes API access: the audit of running workloads is off');
     return undefined;
   }
-  const { listWorkloads } = await import('../kube/workloads.js');
+  const { WorkloadInformers } = await import('../kube/workload-informers.js');
   const { LeaseElector } = await import('../kube/lease.js');
   const { WorkloadEvents } = await import('../kube/events.js');
   const { startAudit } = await import('../audit/audit-in-serve.js');
@@ -67,6 +67,19 @@ async function startAuditFor(opts: ServeOptions, app: Awaited<ReturnType<typeof 
   const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
   const lease = { ...config.audit.lease, namespace: config.audit.lease.namespace ?? opts.ownNamespace ?? 'default' };
   let audit: Awaited<ReturnType<typeof startAudit>> | undefined;
+  // Informers run on the Lease holder only: started by its first pass, stopped when it loses
+  // the Lease, so followers put no list/watch load on the API server.
+  let informers: InstanceType<typeof WorkloadInformers> | undefined;
+  const workloads = () =>
+    (informers ??= new WorkloadInformers({
+      kc: cluster.kc,
+      onError: (kind, err) => logger.warn({ kind, err: (err as Error)?.message ?? String(err) }, 'workload informer failed; relisting with backoff'),
+    }));
+  const dropInformers = async (): Promise<void> => {
+    const i = informers;
+    informers = undefined;
+    await i?.stop();
+  };
   const elector = new LeaseElector({
     kc: cluster.kc,
     namespace: lease.namespace,
@@ -77,6 +90,7 @@ async function startAuditFor(opts: ServeOptions, app: Awaited<ReturnType<typeof 
       app.metrics.auditLeader(leader);
       logger.info({ lease: `${lease.namespace}/${lease.name}`, identity }, leader ? 'audit Lease acquired: this replica scans' : 'audit Lease not held: another replica scans');
       if (leader) audit?.loop.kick();
+      else void dropInformers();
     },
   });
   const events = new WorkloadEvents(cluster.kc, identity);
@@ -85,7 +99,7 @@ async function startAuditFor(opts: ServeOptions, app: Awaited<ReturnType<typeof 
     logger,
     engine: app.engine,
     metrics: app.metrics,
-    list: () => listWorkloads(cluster.kc),
+    list: () => workloads().snapshot(),
     isLeader: () => elector.isLeader(),
     warn: async (row, note) => {
       const r = await events.warn(row.workload, 'ImageUnavailable', note, 'PullCheck');
@@ -96,7 +110,7 @@ async function startAuditFor(opts: ServeOptions, app: Awaited<ReturnType<typeof 
   elector.start();
   logger.info({ source: cluster.source, intervalSeconds: config.audit.intervalSeconds, requestsPerMinute: config.audit.requestsPerMinute, lease: `${lease.namespace}/${lease.name}` }, 'auditing the images of running workloads (when holding the Lease)');
   const started = audit;
-  return { snapshot: started.snapshot, stop: async () => { await started.stop(); await elector.stop(); } };
+  return { snapshot: started.snapshot, stop: async () => { await started.stop(); await elector.stop(); await dropInformers(); } };
 }
 
 export async function serve(opts: ServeOptions): Promise<{ close: () => Promise<void>; port: number; reloadCertificates: () => boolean; metricsPort?: number }> {

@@ -7,40 +7,30 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { runCli } from '../helpers/cli.js';
-import { startRegistry } from '../helpers/registry.js';
 import { deleteManifest, pushImage } from '../helpers/registry-fixtures.js';
-import { startCluster } from './harness/index.js';
+import { startAuditWorld } from './harness/index.js';
 
 t.setTimeout(10 * 60_000);
 
 const PASSWORD = 'e2e-audit-password-3';
-const cluster = await startCluster({ log: (l) => t.comment(l) });
-t.teardown(async () => {
-  const keep = !t.passing();
-  if (keep) t.comment(`e2e failed: logs kept in ${cluster.dir}`);
-  await cluster.stop({ keep });
+const NS = 'audit-e2e';
+const { cluster, reg, cred, pushed, setSecret: secret, deployment } = await startAuditWorld(t, {
+  namespace: NS,
+  password: PASSWORD,
+  images: [
+    { repo: 'team/app', tag: '1.0' },
+    { repo: 'team/worker', tag: '2.0' },
+  ],
 });
-const reg = await startRegistry({ auth: 'htpasswd', users: { alice: PASSWORD } });
-t.teardown(() => reg.stop());
-const cred = { username: 'alice', password: PASSWORD };
-const app = await pushImage(reg, { repo: 'team/app', tag: '1.0', credential: cred });
-await pushImage(reg, { repo: 'team/worker', tag: '2.0', credential: cred });
+const app = pushed['team/app:1.0']!;
 
 const configFile = join(cluster.dir, 'audit.yaml');
-writeFileSync(configFile, stringify({ registry: { hosts: { [reg.host]: { caFile: reg.caFile, allowPrivateNetwork: true } } }, log: { level: 'silent' } }));
+writeFileSync(configFile, stringify({ registry: { hosts: { [reg.host]: { caFile: reg.caFile, allowPrivateNetwork: true } } }, audit: { requestsPerMinute: 6000 }, log: { level: 'silent' } }));
 const audit = (...args: string[]) => runCli(['audit', '--kubeconfig', cluster.kubeconfig, '--config', configFile, ...args], { timeoutMs: 120_000 });
 
-const NS = 'audit-e2e';
-await cluster.ensureNamespace(NS);
-const secret = (password: string) =>
-  cluster.kubectlOk(['create', 'secret', 'docker-registry', 'regcred', '-n', NS, `--docker-server=${reg.host}`, '--docker-username=alice', `--docker-password=${password}`, '--dry-run=client', '-o', 'yaml']).then((r) =>
-    cluster.kubectlOk(['apply', '-f', '-'], { input: r.stdout }),
-  );
-await secret(PASSWORD);
 const podSpec = (image: string, name = 'app') => ({ imagePullSecrets: [{ name: 'regcred' }], containers: [{ name, image }] });
-const labels = { app: 'web' };
 await cluster.apply([
-  { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: NS }, spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: podSpec(`${reg.host}/team/app:1.0`) } } },
+  deployment('web', `${reg.host}/team/app:1.0`),
   { apiVersion: 'batch/v1beta1', kind: 'CronJob', metadata: { name: 'nightly', namespace: NS }, spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { ...podSpec(`${reg.host}/team/worker:2.0`, 'job'), restartPolicy: 'Never' } } } } } },
   { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'debug', namespace: NS }, spec: podSpec(`${reg.host}/team/app:1.0`) },
   // Owned by a ReplicaSet: audited through its owner, not on its own.
@@ -92,4 +82,24 @@ t.test('cannot tell: an unreachable API server is exit 2 with the reason', async
   const r = await runCli(['audit', '--kubeconfig', bad, '--config', configFile], { timeoutMs: 60_000 });
   t.equal(r.code, 2);
   t.match(r.stderr, /backoff-guard audit: cannot list workloads \(kubeconfig .*unreachable\.kubeconfig\)/);
+});
+
+t.test('1,000 Deployments over 50 images: 50 lookups, one HEAD each', async (t) => {
+  const SCALE = 'audit-scale';
+  await cluster.ensureNamespace(SCALE);
+  await secret(PASSWORD, SCALE);
+  for (let i = 0; i < 50; i++) await pushImage(reg, { repo: 'team/scale', tag: `t${i}`, credential: cred });
+  const items = Array.from({ length: 1000 }, (_, i) => deployment(`w${i}`, `${reg.host}/team/scale:t${i % 50}`, SCALE));
+  await cluster.kubectlOk(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) });
+  const started = Date.now();
+  const r = await audit('-n', SCALE, '-o', 'json');
+  const ms = Date.now() - started;
+  t.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as Json & { requests: number };
+  t.equal(j.workloads, 1000, 'every Deployment listed (two pages of 500)');
+  t.equal(j.images.length, 1000);
+  t.equal(j.lookups, 50, 'one lookup per distinct image, whatever the number of workloads');
+  t.equal(j.requests, 50, 'one HEAD per lookup (one credential each)');
+  t.ok(j.images.every((i) => i.status === 'available'));
+  t.comment(`measured: 1,000 workloads over 50 images -> ${j.lookups} lookups, ${j.requests} registry HEADs, one pass of the CLI in ${ms} ms`);
 });

@@ -1,36 +1,21 @@
 // End-to-end, issue 13: the audit loop inside `backoff-guard serve` against a real kube-apiserver
 // v1.20.2 and a real htpasswd registry: GET /audit and the workload image status metric on the
 // plain-HTTP metrics port, a tag deleted through the registry API and pushed back, measured in
-// passes of a 1 s interval.
+// passes of a 1 s interval. The workloads come from informers (list once, then watch): a
+// Deployment created or changed while serve runs is in the next pass without a relist.
 import t from 'tap';
 import { join } from 'node:path';
-import { startRegistry } from '../helpers/registry.js';
 import { deleteManifest, pushImage } from '../helpers/registry-fixtures.js';
-import { freePort, startCluster, startWebhook } from './harness/index.js';
+import { freePort, startAuditWorld, startWebhook } from './harness/index.js';
 import { httpGet } from './harness/https-get.js';
 
 t.setTimeout(10 * 60_000);
 
 const PASSWORD = 'e2e-audit-serve-5';
-const cluster = await startCluster({ log: (l) => t.comment(l) });
-t.teardown(async () => {
-  const keep = !t.passing();
-  if (keep) t.comment(`e2e failed: logs kept in ${cluster.dir}`);
-  await cluster.stop({ keep });
-});
-const reg = await startRegistry({ auth: 'htpasswd', users: { alice: PASSWORD } });
-t.teardown(() => reg.stop());
-const cred = { username: 'alice', password: PASSWORD };
-const app = await pushImage(reg, { repo: 'team/app', tag: '1.0', credential: cred });
-
 const NS = 'audit-serve';
-await cluster.ensureNamespace(NS);
-await cluster.kubectlOk(['create', 'secret', 'docker-registry', 'regcred', '-n', NS, `--docker-server=${reg.host}`, '--docker-username=alice', `--docker-password=${PASSWORD}`]);
-const labels = { app: 'web' };
-await cluster.apply({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: NS },
-  spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'app', image: `${reg.host}/team/app:1.0` }] } } },
-});
+const { cluster, reg, cred, pushed, deployment } = await startAuditWorld(t, { namespace: NS, password: PASSWORD, images: [{ repo: 'team/app', tag: '1.0' }] });
+const app = pushed['team/app:1.0']!;
+await cluster.apply(deployment('web', `${reg.host}/team/app:1.0`));
 
 const LEASE_S = 3;
 const metricsPort = await freePort();
@@ -41,7 +26,9 @@ const webhook = await startWebhook({
   extraConfig: { audit: { enabled: true, intervalSeconds: 1, jitter: 0, lease: { durationSeconds: LEASE_S } }, metrics: { host: '127.0.0.1', port: metricsPort } },
 });
 t.teardown(() => webhook.stop());
-const base = `http://127.0.0.1:${metricsPort}`;
+// The metrics port of the process that scans (the second one after the takeover test).
+let base = `http://127.0.0.1:${metricsPort}`;
+const root = t;
 
 type Audit = { at: string; workloads: number; lookups: number; images: Array<{ namespace: string; kind: string; name: string; container: string; image: string; status: string; detail: string }> };
 async function auditUntil(pred: (a: Audit) => boolean, timeoutMs = 30_000): Promise<{ audit: Audit; ms: number }> {
@@ -102,6 +89,21 @@ t.test('tag deleted through the registry API: absent within one interval, logged
   t.equal((await imageEvents()).length, 1, 'no new Event when it is back');
 });
 
+t.test('informers: a Deployment created, changed and deleted while serve runs is audited without a relist', async (t) => {
+  await cluster.apply(deployment('late', `${reg.host}/team/app:1.0`));
+  const late = (a: Audit) => a.images.find((i) => i.name === 'late' && i.namespace === NS);
+  const added = await auditUntil((a) => late(a)?.status === 'available');
+  t.comment(`measured: a new Deployment in /audit ${added.ms} ms after kubectl apply (interval 1 s)`);
+  await cluster.kubectlOk(['set', 'image', 'deployment/late', `app=${reg.host}/team/app:9.9`, '-n', NS]);
+  const changed = await auditUntil((a) => late(a)?.image === `${reg.host}/team/app:9.9`);
+  t.equal(late(changed.audit)?.status, 'absent', 'the changed image is looked up: there is no 9.9');
+  await cluster.kubectlOk(['delete', 'deployment', 'late', '-n', NS]);
+  const gone = await auditUntil((a) => late(a) === undefined);
+  t.equal(gone.audit.images.filter((i) => i.name === 'web').length, 1, 'the other workloads stay');
+  const warned = webhook.logLines().filter((l) => l.msg === 'workload informer failed; relisting with backoff');
+  t.equal(warned.length, 0, 'no informer failure on the way');
+});
+
 t.test('two serve processes: only the Lease holder scans; kill -9 it and the other takes over within the Lease duration', async (t) => {
   const port2 = await freePort();
   const second = await startWebhook({
@@ -110,7 +112,7 @@ t.test('two serve processes: only the Lease holder scans; kill -9 it and the oth
     registryHosts: { [reg.host]: { caFile: reg.caFile, allowPrivateNetwork: true } },
     extraConfig: { audit: { enabled: true, intervalSeconds: 1, jitter: 0, lease: { durationSeconds: LEASE_S } }, metrics: { host: '127.0.0.1', port: port2 } },
   });
-  t.teardown(() => second.stop());
+  root.teardown(() => second.stop());
   const leaderOf = async (p: number): Promise<number> => {
     const m = await httpGet(`http://127.0.0.1:${p}/metrics`).catch(() => ({ status: 0, body: '' }));
     const v = /^backoff_guard_audit_leader (\d+)/m.exec(m.body);
@@ -138,4 +140,22 @@ t.test('two serve processes: only the Lease holder scans; kill -9 it and the oth
   }
   t.comment(`measured: takeover (Lease acquired and first pass done) ${tookOver} ms after kill -9 of the holder (Lease ${LEASE_S} s)`);
   t.ok(tookOver > 0 && tookOver <= LEASE_S * 1000 + 2000, `within the Lease duration plus one retry period (${tookOver} ms)`);
+  base = `http://127.0.0.1:${port2}`;
+});
+
+t.test('1,000 Deployments over 50 images: 50 lookups per pass in serve (informers on the new holder)', async (t) => {
+  const SCALE = 'audit-scale';
+  await cluster.ensureNamespace(SCALE);
+  const r = await cluster.kubectlOk(['create', 'secret', 'docker-registry', 'regcred', '-n', SCALE, `--docker-server=${reg.host}`, '--docker-username=alice', `--docker-password=${PASSWORD}`]);
+  t.equal(r.code, 0);
+  for (let i = 0; i < 50; i++) await pushImage(reg, { repo: 'team/scale', tag: `t${i}`, credential: cred });
+  const items = Array.from({ length: 1000 }, (_, i) => deployment(`w${i}`, `${reg.host}/team/scale:t${i % 50}`, SCALE));
+  await cluster.kubectlOk(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) });
+  const scaled = (a: Audit) => a.images.filter((i) => i.namespace === SCALE);
+  const { audit } = await auditUntil((a) => scaled(a).length === 1000 && scaled(a).every((i) => i.status === 'available'), 180_000);
+  const a = audit as Audit & { requests: number };
+  t.equal(new Set(scaled(a).map((i) => i.image)).size, 50);
+  t.equal(a.lookups, 51, '50 images of audit-scale + the one of web: one lookup each, whatever the number of workloads');
+  t.equal(a.requests, 51, 'one HEAD per lookup');
+  t.comment(`measured: ${a.workloads} workloads (1,000 over 50 images + web) -> ${a.lookups} lookups and ${a.requests} HEADs per pass`);
 });

@@ -4,19 +4,13 @@
 import t from 'tap';
 import { KubeConfig } from '@kubernetes/client-node';
 import { REPORTING_CONTROLLER, WorkloadEvents } from '../../src/kube/events.js';
-import { freePort, startCluster } from './harness/index.js';
-import type { Cluster } from './harness/index.js';
+import { clusterForTest, freePort } from './harness/index.js';
 
 t.setTimeout(20 * 60_000);
 
 const NS = 'events-e2e';
 
-let cluster: Cluster;
-cluster = await startCluster({ log: (l) => t.comment(l), logAdmissionBodies: false });
-t.teardown(async () => {
-  await cluster.stop({ keep: !t.passing() });
-});
-await cluster.ensureNamespace(NS);
+const { cluster, kc } = await clusterForTest(t, NS);
 await cluster.apply({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
@@ -32,8 +26,6 @@ const dep = JSON.parse((await cluster.kubectlOk(['get', 'deployment', 'web', '-n
 };
 const ref = { kind: 'Deployment', apiVersion: 'apps/v1', namespace: NS, name: 'web', uid: dep.metadata.uid };
 
-const kc = new KubeConfig();
-kc.loadFromFile(cluster.kubeconfig);
 const events = new WorkloadEvents(kc, 'backoff-guard-0');
 
 interface Ev {

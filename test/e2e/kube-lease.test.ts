@@ -5,23 +5,15 @@
 import t from 'tap';
 import { KubeConfig } from '@kubernetes/client-node';
 import { LeaseElector } from '../../src/kube/lease.js';
-import { freePort, startCluster } from './harness/index.js';
-import type { Cluster } from './harness/index.js';
+import { clusterForTest, freePort } from './harness/index.js';
 
 t.setTimeout(20 * 60_000);
 
 const NS = 'lease-e2e';
 const DURATION = 3;
 
-let cluster: Cluster;
-cluster = await startCluster({ log: (l) => t.comment(l), logAdmissionBodies: false });
-t.teardown(async () => {
-  await cluster.stop({ keep: !t.passing() });
-});
-await cluster.ensureNamespace(NS);
+const { cluster, kc } = await clusterForTest(t, NS);
 
-const kc = new KubeConfig();
-kc.loadFromFile(cluster.kubeconfig);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, ms: number): Promise<number> {

@@ -5,3 +5,5 @@ export * from './ports.js';
 export * from './proc.js';
 export * from './webhook.js';
 export * from './webhook-config.js';
+export * from './cluster-for-test.js';
+export * from './audit-world.js';
