@@ -16,14 +16,19 @@ function table(rows: string[][]): string {
 
 const order = (r: AuditRow) => (FAILING.has(r.status) ? 0 : r.status === 'available' ? 2 : 1);
 
+/** "1 container", "2 containers": the summary is read by people. */
+export function count(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 export function auditText(result: AuditPassResult): string {
   const rows = [...result.rows].sort((a, b) => order(a) - order(b) || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   const head = ['NAMESPACE', 'KIND', 'NAME', 'CONTAINER', 'IMAGE', 'STATUS', 'DETAIL'];
   const body = rows.map((r) => [r.namespace, r.kind, r.name, r.container, r.image, r.status, r.status === 'available' ? '' : r.detail]);
   const failing = result.rows.filter((r) => FAILING.has(r.status)).length;
   const summary =
-    `${result.workloads} workloads, ${result.rows.length} containers, ${result.lookups} distinct images looked up (${result.requests} registry HEAD requests)` +
-    (failing ? `; ${failing} containers will fail to pull: ImagePullBackOff on their next start` : '');
+    `${count(result.workloads, 'workload')}, ${count(result.rows.length, 'container')}, ${count(result.lookups, 'distinct image')} looked up (${count(result.requests, 'registry HEAD request')})` +
+    (failing ? `; ${count(failing, 'container')} will fail to pull: ImagePullBackOff on ${failing === 1 ? 'its' : 'their'} next start` : '');
   return `${rows.length ? `${table([head, ...body])}\n` : 'no workloads found\n'}${summary}\n`;
 }
 
