@@ -107,6 +107,12 @@ function decodeLookup(raw: unknown): ImageLookup | undefined {
   return raw as ImageLookup;
 }
 
+/** A tag list read back from the shared cache: strings only, no more than a lookup reads. */
+function decodeTags(raw: unknown): string[] | undefined {
+  if (!Array.isArray(raw) || raw.length > TAG_SUGGESTION_LIST_MAX || !raw.every((x) => typeof x === 'string' && x.length <= 128)) return undefined;
+  return raw as string[];
+}
+
 export class RegistryImageFacts implements ImageFacts {
   private readonly cache: TtlCache<string, ImageLookup>;
   private readonly flights = new SingleFlight<string, ImageLookup>();
@@ -302,8 +308,16 @@ export class RegistryImageFacts implements ImageFacts {
       return { status: 'not-found', registry, what: 'repository', suggestions: await this.repositorySuggestions(ref, credential), source: 'registry' };
     }
     let tags: string[] | undefined;
+    // Issue 12: an anonymous tag list is shared by the replicas ("did you mean" for another
+    // missing tag of the same repository costs no second list); a credential's stays here.
+    const shared = credential ? undefined : this.opts.shared;
+    const parts = [ref.domain, ref.path];
     try {
-      tags = await this.opts.registry.listTags({ domain: ref.domain, path: ref.path }, { max: TAG_SUGGESTION_LIST_MAX, ...(credential ? { credential } : {}) });
+      tags = await shared?.get('tags', parts, decodeTags);
+      if (!tags) {
+        tags = await this.opts.registry.listTags({ domain: ref.domain, path: ref.path }, { max: TAG_SUGGESTION_LIST_MAX, ...(credential ? { credential } : {}) });
+        void shared?.set('tags', parts, tags, this.opts.cache.negativeTtlMs);
+      }
     } catch (e) {
       if (e instanceof RegistryError && e.kind === 'not-found') {
         return { status: 'not-found', registry, what: 'repository', suggestions: await this.repositorySuggestions(ref, credential), source: 'registry' };

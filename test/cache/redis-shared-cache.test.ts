@@ -3,32 +3,15 @@
 // within the call budget: garbage, a wrong password, a full server, the server killed, paused
 // (SIGSTOP) and restarted.
 import t from 'tap';
-import { connect } from 'node:net';
 import { RedisSharedCache } from '../../src/cache/redis-shared-cache.js';
 import { sharedKey, type Produced } from '../../src/cache/shared-cache.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { redisCommand, startRedis, type TestRedis } from '../helpers/redis.js';
 
 t.setTimeout(90_000);
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
-/** One raw command over RESP (inline form), for looking at what the cache stored. */
-function raw(redis: TestRedis, ...args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port: redis.port });
-    let out = '';
-    const enc = (a: string) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
-    s.once('connect', () => s.write(`${redis.password ? `*2\r\n${enc('AUTH')}${enc(redis.password)}` : ''}*${args.length}\r\n${args.map(enc).join('')}`));
-    s.on('data', (d) => {
-      out += d;
-      setTimeout(() => {
-        s.destroy();
-        resolve(out);
-      }, 30);
-    });
-    s.once('error', reject);
-  });
-}
+const raw = redisCommand;
 
 async function cache(redis: TestRedis, extra: Partial<ConstructorParameters<typeof Object>[0]> = {}) {
   const events: string[] = [];

@@ -95,3 +95,21 @@ export async function startRedis(opts: { password?: string; maxmemory?: string }
     },
   };
 }
+
+/** One raw command over RESP, for looking at (or spoiling) what the cache stored; the raw reply. */
+export function redisCommand(redis: Pick<TestRedis, 'port' | 'password'>, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port: redis.port });
+    let out = '';
+    const enc = (a: string) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+    s.once('connect', () => s.write(`${redis.password ? `*2\r\n${enc('AUTH')}${enc(redis.password)}` : ''}*${args.length}\r\n${args.map(enc).join('')}`));
+    s.on('data', (d) => {
+      out += d;
+      setTimeout(() => {
+        s.destroy();
+        resolve(out);
+      }, 30);
+    });
+    s.once('error', reject);
+  });
+}
