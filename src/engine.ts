@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { handleReview, type NamespaceLabels, type ReviewDeps } from './admission/handle-review.js';
 import type { SignalSource } from './admission/deadline.js';
+import { CheckedTemplates } from './admission/checked-templates.js';
 import { FindingsMemo } from './admission/findings-memo.js';
 import type { AdmissionReviewRequest } from './admission/review.js';
 import { allChecks } from './checks/index.js';
@@ -275,7 +276,8 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     ...(nodeImages ? { nodeImages } : {}),
   };
   // Reviews of an identical pod template within cache.reviewTtlMs reuse its definite findings.
-  const memo = new FindingsMemo({ ttlMs: Math.min(config.cache.reviewTtlMs, config.cache.positiveTtlMs, config.cache.negativeTtlMs, config.kubernetes.cacheTtlMs), maxEntries: config.cache.maxEntries });
+  const memoTtlMs = Math.min(config.cache.reviewTtlMs, config.cache.positiveTtlMs, config.cache.negativeTtlMs, config.kubernetes.cacheTtlMs);
+  const memo = new FindingsMemo({ ttlMs: memoTtlMs, maxEntries: config.cache.maxEntries });
   const reviewDeps: ReviewDeps = {
     policy: opts.ownNamespace && !config.admission.exemptNamespaces.includes(opts.ownNamespace)
       ? { ...config.admission, exemptNamespaces: [...config.admission.exemptNamespaces, opts.ownNamespace] }
@@ -283,6 +285,9 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
     checks: allChecks,
     ports: memo.enabled ? memo.watch(ports) : ports,
     memo,
+    ...(config.admission.skipCheckedTemplates
+      ? { checkedTemplates: new CheckedTemplates({ ttlMs: memoTtlMs, maxEntries: config.cache.maxEntries, ...(shared ? { shared } : {}) }) }
+      : {}),
     ...(namespaceLabels ? { namespaceLabels } : {}),
     onCheckError: (checkId, container, err) => opts.logger.error({ err, checkId, container }, 'check failed'),
   };

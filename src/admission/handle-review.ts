@@ -5,6 +5,7 @@ import type { Config, Mode } from '../config/schema.js';
 import type { CheckPorts } from '../checks/ports.js';
 import { runChecks } from '../checks/run-checks.js';
 import type { Check, Finding } from '../checks/types.js';
+import { ownerTemplateOf, templateOf, type CheckedTemplates } from './checked-templates.js';
 import type { FindingsMemo } from './findings-memo.js';
 import { changedContainers, carriesPodSpec, extractWorkload } from './pod-specs.js';
 import { modeFor, skippedChecks, isExempt } from './policy.js';
@@ -23,6 +24,8 @@ export interface ReviewDeps {
   onCheckError?: (checkId: string, container: string, err: unknown) => void;
   /** Definite findings of identical pod templates, reused (ports must be `memo.watch(...)`ed). */
   memo?: FindingsMemo;
+  /** admission.skipCheckedTemplates: Pods of a ReplicaSet/Job template reviewed clean are not checked again. */
+  checkedTemplates?: CheckedTemplates;
 }
 
 export interface ReviewOutcome {
@@ -68,6 +71,12 @@ export async function handleReview(review: AdmissionReviewRequest, source: Signa
   const { mode } = modeFor(namespace, labels, deps.policy);
   if (mode === 'off') return allow(`mode off in namespace ${namespace}`, 'off');
 
+  const templates = deps.checkedTemplates?.enabled && deps.memo?.enabled ? deps.checkedTemplates : undefined;
+  if (templates && kind === 'Pod' && req.operation === 'CREATE') {
+    const owner = ownerTemplateOf(req.object);
+    if (owner && (await templates.checked(owner))) return allow(`its controller's pod template was reviewed clean within cache.reviewTtlMs (admission.skipCheckedTemplates)`, mode);
+  }
+
   const targets = req.operation === 'UPDATE' ? changedContainers(workload, extractWorkload(kind, req.oldObject)) : workload.containers;
   if (targets.length === 0) return allow('no container changed', mode);
 
@@ -77,6 +86,8 @@ export async function handleReview(review: AdmissionReviewRequest, source: Signa
   const remembered = key !== undefined ? memo!.get(key) : undefined;
   let findings: Finding[];
   let timedOut = 0;
+  // The findings are definite (from the memo, or remembered by it now).
+  let definite = remembered !== undefined;
   if (remembered) {
     findings = [...remembered];
   } else {
@@ -89,9 +100,14 @@ export async function handleReview(review: AdmissionReviewRequest, source: Signa
       targets,
       ...(deps.onCheckError ? { onCheckError: deps.onCheckError } : {}),
     }));
-    if (key !== undefined) memo!.remember(key, findings, timedOut, signal);
+    definite = key !== undefined && memo!.remember(key, findings, timedOut, signal);
   }
   const verdict = decide(findings, mode);
+  // A clean and definite review of a ReplicaSet's or Job's whole template: its Pods may skip theirs.
+  if (templates && definite && findings.length === 0 && skip.size === 0 && targets.length === workload.containers.length) {
+    const t = templateOf(kind, req.object);
+    if (t) templates.remember(t);
+  }
   const response = verdict.allowed ? allowResponse(uid, verdict.warnings) : denyResponse(uid, verdict.message!, verdict.warnings);
   return { response, mode, findings, timedOut, ...(remembered ? { memoized: true } : {}) };
 }

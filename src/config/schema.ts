@@ -45,6 +45,8 @@ export interface Config {
     failOpen: boolean;
     namespaceModeLabel: string;
     skipChecksAnnotation: string;
+    /** Issue 12: Pods of a ReplicaSet/Job whose template was reviewed clean within cache.reviewTtlMs are allowed unchecked. */
+    skipCheckedTemplates: boolean;
   };
   registry: {
     timeoutMs: number;
@@ -165,6 +167,7 @@ export const configSchema = {
         failOpen: { type: 'boolean', default: true },
         namespaceModeLabel: { type: 'string', minLength: 1, default: 'backoff-guard.io/mode' },
         skipChecksAnnotation: { type: 'string', minLength: 1, default: 'backoff-guard.io/skip-checks' },
+        skipCheckedTemplates: { type: 'boolean', default: false },
       },
     },
     registry: {
