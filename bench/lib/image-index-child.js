@@ -46,6 +46,11 @@ const highWater = () => {
   }
 };
 
+// The warm run: one small image first, through the same inspector and registry client.
+if (settings.warmUpImage) {
+  const w = await inspector.files(parseReference(settings.warmUpImage), 'amd64', AbortSignal.timeout(60_000));
+  if (w?.status !== 'found') out({ status: 'failed', reason: `warm-up image: ${w?.reason ?? JSON.stringify(w)}` });
+}
 globalThis.gc?.();
 globalThis.gc?.();
 const before = process.memoryUsage().rss;
