@@ -4,7 +4,7 @@
 import t from 'tap';
 import { KubeConfig } from '@kubernetes/client-node';
 import { REPORTING_CONTROLLER, WorkloadEvents } from '../../src/kube/events.js';
-import { clusterForTest, freePort } from './harness/index.js';
+import { clusterForTest, freePort, impersonating } from './harness/index.js';
 
 t.setTimeout(20 * 60_000);
 
@@ -76,13 +76,7 @@ t.test('failures are results, not exceptions', async (t) => {
   t.same(missing, { ok: false, reason: 'the namespace does not exist' });
 
   // RBAC is on (--authorization-mode=RBAC): the admin impersonates a user with no grants.
-  const nobody = new KubeConfig();
-  nobody.loadFromOptions({
-    clusters: kc.clusters,
-    users: kc.users.map((u) => ({ ...u, impersonateUser: 'nobody@example.invalid' })),
-    contexts: kc.contexts,
-    currentContext: kc.currentContext,
-  });
+  const nobody = impersonating(kc, 'nobody@example.invalid');
   const forbidden = await new WorkloadEvents(nobody, 'x').warn(ref, 'X', 'y', 'Audit');
   t.same(forbidden, { ok: false, reason: 'forbidden (the service account needs create on events.events.k8s.io)' });
 

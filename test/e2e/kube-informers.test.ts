@@ -8,7 +8,7 @@ import t from 'tap';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { WorkloadInformers } from '../../src/kube/workload-informers.js';
-import { clusterForTest, freePort } from './harness/index.js';
+import { clusterForTest, freePort, impersonating } from './harness/index.js';
 
 t.setTimeout(20 * 60_000);
 
@@ -107,13 +107,7 @@ t.test('cannot tell: an API server that does not answer fails the snapshot with 
 });
 
 t.test('forbidden: a user without list rights is named in the failure', async (t) => {
-  const nobody = new KubeConfig();
-  nobody.loadFromOptions({
-    clusters: kc.clusters,
-    users: kc.users.map((u) => ({ ...u, impersonateUser: 'nobody@example.invalid' })),
-    contexts: kc.contexts,
-    currentContext: kc.currentContext,
-  });
+  const nobody = impersonating(kc, 'nobody@example.invalid');
   const inf = new WorkloadInformers({ kc: nobody, namespace: NS, backoffMs: 60_000 });
   t.teardown(() => inf.stop());
   await t.rejects(inf.snapshot(), /cannot list Deployment \(apps\/v1\): .*(403|[Ff]orbidden)/);

@@ -20,3 +20,15 @@ export async function clusterForTest(t: TapLike, namespace: string): Promise<{ c
   kc.loadFromFile(cluster.kubeconfig);
   return { cluster, kc };
 }
+
+/** The same cluster and admin credentials, impersonating a user with no RBAC grants (RBAC is on). */
+export function impersonating(kc: KubeConfig, user: string): KubeConfig {
+  const other = new KubeConfig();
+  other.loadFromOptions({
+    clusters: kc.clusters,
+    users: kc.users.map((u) => ({ ...u, impersonateUser: user })),
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
+  return other;
+}
