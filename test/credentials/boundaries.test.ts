@@ -1,4 +1,4 @@
-// Dependency direction for the issue-4 code, read from the sources: credentials/ is pure (Node's
+// Dependency direction, read from the sources (issue 4 and after): credentials/ is pure (Node's
 // crypto only, nothing of ours outside it); registry/ never reaches admission, checks or kube;
 // checks/ and facts/ never import undici, Fastify or the Kubernetes client; only kube/ does.
 import t from 'tap';
@@ -39,5 +39,16 @@ t.test('checks/ and facts/ never import undici, Fastify or the Kubernetes client
 t.test('only kube/ imports @kubernetes/client-node', async (t) => {
   const dirs = readdirSync(SRC, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'kube').map((d) => d.name);
   const bad = dirs.flatMap((d) => imports(d)).filter(({ spec }) => spec.startsWith('@kubernetes/client-node'));
+  t.same(bad, []);
+});
+
+t.test('audit/ (issue 13) reaches the cluster only through what serve and the CLI hand it: no client, no kube/, no Fastify', async (t) => {
+  const bad = imports('audit').filter(({ spec }) => /^(undici|fastify|@kubernetes\/client-node)$/.test(spec) || /\.\.\/(kube|http|cli)\//.test(spec));
+  t.same(bad, []);
+  t.ok(imports('audit').some(({ spec }) => spec === '../registry/client.js'), 'the reader sees audit/ imports');
+});
+
+t.test('admission/ knows nothing of HTTP or the Kubernetes client', async (t) => {
+  const bad = imports('admission').filter(({ spec }) => /^(undici|fastify|@kubernetes\/client-node)$/.test(spec) || /\.\.\/(kube|http|cli)\//.test(spec));
   t.same(bad, []);
 });
