@@ -182,8 +182,8 @@ export async function createEngine(config: Config, opts: EngineOptions): Promise
       ? {
           manifestWanted: (ref: ImageReference) => inspectPolicy(ref.domain) === 'always',
           inspectGate: quotaGate,
-          onManifest: (ref: ImageReference, d: { digest?: string; mediaType?: string }, body: Buffer): void => {
-            if (d.digest) inspector?.rememberManifest(d.digest, body, d.mediaType, ref);
+          onManifest: async (ref: ImageReference, d: { digest?: string; mediaType?: string }, body: Buffer): Promise<void> => {
+            if (d.digest) await inspector?.rememberManifest(d.digest, body, d.mediaType, ref);
           },
         }
       : {}),

@@ -27,7 +27,7 @@ export interface ImageFactsOptions {
    * Someone needs the manifest itself (the image inspector): lookups then GET it instead of HEAD
    * (one request instead of two) and hand over the verified body.
    */
-  onManifest?: (ref: ImageReference, descriptor: ManifestDescriptor, body: Buffer) => void;
+  onManifest?: (ref: ImageReference, descriptor: ManifestDescriptor, body: Buffer) => void | Promise<void>;
   /**
    * Whether the lookup of `ref` may GET the manifest for onManifest (issue 12: a GET is a counted
    * pull on Docker Hub, a HEAD is free); default: always when onManifest is set.
@@ -247,7 +247,8 @@ export class RegistryImageFacts implements ImageFacts {
       if (this.opts.onManifest && getManifest && (this.opts.manifestWanted?.(ref) ?? true)) {
         const got = await getManifest.call(this.opts.registry, target, call);
         d = got.descriptor;
-        this.opts.onManifest(ref, d, got.body);
+        // Awaited: with a shared cache the manifest is stored before this lookup's flight ends.
+        await this.opts.onManifest(ref, d, got.body);
       } else {
         d = await this.opts.registry.headManifest(target, call);
       }

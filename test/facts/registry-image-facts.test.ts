@@ -147,7 +147,7 @@ t.test('with onManifest (image inspection on): one GET per lookup instead of a H
     cache,
     credentialsOnNodes: [],
     offlineDockerHubCheck: true,
-    onManifest: (ref, d, body) => seen.push({ image: ref.original, ...(d.digest ? { digest: d.digest } : {}), bytes: body.length }),
+    onManifest: (ref, d, body) => void seen.push({ image: ref.original, ...(d.digest ? { digest: d.digest } : {}), bytes: body.length }),
   });
   const r = await getting.lookup(parseReference(`${open.host}/library/nginx:1.14.2`), signal);
   t.equal(r.status, 'found');
