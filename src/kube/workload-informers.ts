@@ -5,7 +5,7 @@
 // from each stored object as it arrives. An informer that fails (API server gone, RBAC missing)
 // is restarted with backoff; until it has listed once, a pass fails with the reason.
 import { KubernetesObjectApi, makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import { AUDIT_KINDS, auditedDirectly, isNotServed, type AuditKind, type ListedWorkload } from './workloads.js';
+import { AUDIT_KINDS, auditedDirectly, isNotServed, listAllPages, type AuditKind, type ListedWorkload } from './workloads.js';
 
 export interface WorkloadInformersOptions {
   kc: KubeConfig;
@@ -68,21 +68,11 @@ export class WorkloadInformers {
     this.#api = KubernetesObjectApi.makeApiClient(opts.kc);
   }
 
-  /** Every page of one kind, as one list (the first page's resourceVersion is the snapshot's). */
+  /** Every page of one kind, trimmed as it arrives. */
   async #listAll(apiVersion: string, kind: AuditKind): Promise<KubernetesListObject<KubernetesObject>> {
-    const items: KubernetesObject[] = [];
-    let first: KubernetesListObject<KubernetesObject> | undefined;
-    let token: string | undefined;
-    do {
-      const page = await this.#api.list(apiVersion, kind, this.#opts.namespace, undefined, undefined, undefined, undefined, undefined, 500, token);
-      first ??= page;
-      for (const o of page.items) {
-        trimStored(o);
-        items.push(o);
-      }
-      token = page.metadata?._continue || undefined;
-    } while (token);
-    return { ...first, items, metadata: { resourceVersion: first.metadata?.resourceVersion ?? '' } } as KubernetesListObject<KubernetesObject>;
+    const list = await listAllPages(this.#api, apiVersion, kind, this.#opts.namespace ? { namespace: this.#opts.namespace } : {});
+    for (const o of list.items) trimStored(o);
+    return list;
   }
 
   /** Which apiVersion of the kind the server serves (CronJob: batch/v1 from 1.21, batch/v1beta1 before). */

@@ -4,7 +4,7 @@
 // batch/v1beta1 on clusters older than 1.21). Objects a controller recreates are left out: a Pod
 // owned by a controller (ReplicaSet, StatefulSet, DaemonSet, Job) is audited through its owner,
 // and a Job a CronJob created through the CronJob, so one image is reported once per workload.
-import { KubernetesObjectApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { KubernetesObjectApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 
 export type AuditKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'CronJob' | 'Job' | 'Pod';
 
@@ -54,6 +54,20 @@ export interface ListOptions {
   pageSize?: number;
 }
 
+/** Every page of one kind, as one list (the first page's resourceVersion is the snapshot's). */
+export async function listAllPages(api: KubernetesObjectApi, apiVersion: string, kind: AuditKind, opts: ListOptions = {}): Promise<KubernetesListObject<KubernetesObject>> {
+  const items: KubernetesObject[] = [];
+  let first: KubernetesListObject<KubernetesObject> | undefined;
+  let token: string | undefined;
+  do {
+    const page = await api.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, undefined, undefined, opts.pageSize ?? 500, token);
+    first ??= page;
+    items.push(...page.items);
+    token = page.metadata?._continue || undefined;
+  } while (token);
+  return { ...first, items, metadata: { resourceVersion: first.metadata?.resourceVersion ?? '' } } as KubernetesListObject<KubernetesObject>;
+}
+
 /** Every audited workload, kind by kind; an error other than "kind not served" is thrown. */
 export async function listWorkloads(kc: KubeConfig, opts: ListOptions = {}): Promise<ListedWorkload[]> {
   const api = KubernetesObjectApi.makeApiClient(kc);
@@ -61,15 +75,9 @@ export async function listWorkloads(kc: KubeConfig, opts: ListOptions = {}): Pro
   for (const { kind, apiVersions } of AUDIT_KINDS) {
     for (const [i, apiVersion] of apiVersions.entries()) {
       try {
-        let token: string | undefined;
-        do {
-          const page = await api.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, undefined, undefined, opts.pageSize ?? 500, token);
-          for (const o of page.items) {
-            if (!auditedDirectly(kind, o)) continue;
-            out.push({ kind, apiVersion, namespace: o.metadata?.namespace ?? '', name: o.metadata?.name ?? '', uid: o.metadata?.uid ?? '', object: o });
-          }
-          token = page.metadata?._continue || undefined;
-        } while (token);
+        for (const o of (await listAllPages(api, apiVersion, kind, opts)).items) {
+          if (auditedDirectly(kind, o)) out.push({ kind, apiVersion, namespace: o.metadata?.namespace ?? '', name: o.metadata?.name ?? '', uid: o.metadata?.uid ?? '', object: o });
+        }
         break;
       } catch (err) {
         if (i < apiVersions.length - 1 && isNotServed(err)) continue;
