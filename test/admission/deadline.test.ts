@@ -56,3 +56,41 @@ t.test('signalOf: a signal as is, or the one a Deadline makes', async (t) => {
   t.equal(signalOf(d), d.signal);
   d.done();
 });
+
+t.test('Deadline: many at once, of different lengths: each fires at its own time, the finished ones never', async (t) => {
+  const timersBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const started = performance.now();
+  const lengths = [80, 20, 60, 20, 40, 100, 10];
+  const fired: number[] = [];
+  const deadlines = lengths.map((ms) => {
+    const d = new Deadline(ms, 5);
+    d.signal.addEventListener('abort', () => fired.push(ms));
+    return d;
+  });
+  // Finished ones never fire: the head, one in the middle and the tail.
+  deadlines[6]!.done();
+  deadlines[2]!.done();
+  deadlines[5]!.done();
+  await new Promise((r) => setTimeout(r, 140));
+  t.same(fired, [20, 20, 40, 80], 'the unfinished ones aborted, in order of their length');
+  for (const [i, d] of deadlines.entries()) {
+    const finished = [6, 2, 5].includes(i);
+    t.equal(d.signal.aborted, !finished, `${lengths[i]} ms ${finished ? 'done in time: never aborted' : 'aborted'}`);
+  }
+  t.ok(performance.now() - started >= 80, 'not before its time');
+  for (const d of deadlines) d.done();
+  t.equal(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length, timersBefore, 'no timer left once every deadline is done');
+});
+
+t.test('Deadline: the hard stop runs for each unfinished review, even with a slack of 0', async (t) => {
+  const stops: string[] = [];
+  const a = new Deadline(10, 0);
+  a.onHardStop = () => stops.push('a');
+  const b = new Deadline(10, 20);
+  b.onHardStop = () => stops.push('b');
+  await new Promise((r) => setTimeout(r, 60));
+  t.same(stops, ['a', 'b']);
+  a.done();
+  b.done();
+  a.done(); // twice is harmless
+});
