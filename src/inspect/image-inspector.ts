@@ -377,20 +377,19 @@ export class RegistryImageInspector implements ImageInspector {
    * cached by its digest, so resolving that digest costs no request. The registry client has
    * verified the body against the digest.
    */
-  rememberManifest(digest: string, body: Buffer, mediaType: string | undefined, ref?: Pick<ImageReference, 'domain' | 'path'>): Promise<void> {
-    if (this.#manifests.get(digest)) return Promise.resolve();
+  async rememberManifest(digest: string, body: Buffer, mediaType: string | undefined, ref?: Pick<ImageReference, 'domain' | 'path'>): Promise<void> {
+    if (this.#manifests.get(digest)) return;
     try {
       this.#manifests.set(digest, parseManifest(body, mediaType), DAY_MS);
     } catch {
       // not a manifest this inspector reads: it will ask (and fail) on its own
-      return Promise.resolve();
+      return;
     }
     // Resolved once the shared copy is stored (set never rejects): the lookup's single flight
     // waits for it, so a replica that got the lookup from the cache finds the manifest there too.
     if (ref && this.#opts.shared && body.length <= MAX_SHARED_BYTES) {
-      return this.#opts.shared.set('manifest', [ref.domain, ref.path, digest], toShared(mediaType ? { body, mediaType } : { body }), DAY_MS);
+      await this.#opts.shared.set('manifest', [ref.domain, ref.path, digest], toShared(mediaType ? { body, mediaType } : { body }), DAY_MS);
     }
-    return Promise.resolve();
   }
 
   async #digestOf(ref: ImageReference): Promise<string> {

@@ -29,30 +29,24 @@ function labelsOf(names: readonly string[], values: readonly string[]): Record<s
   return labels;
 }
 
-/** A counter with fixed label names, incremented by label values in the order of `labelNames`. */
-export class HotCounter {
-  readonly type = 'counter';
+/** What prom-client's Registry asks of a metric: its name, its data, and a reset. */
+abstract class HotMetric<S> {
+  abstract readonly type: PromData['type'];
   readonly aggregator = 'sum';
-  readonly #series = new Map<string, { labels: Record<string, string>; value: number }>();
+  protected readonly series = new Map<string, S>();
 
   constructor(
     readonly name: string,
     readonly help: string,
-    readonly labelNames: readonly string[],
     registry: Registry,
   ) {
     registry.registerMetric(this as never);
   }
 
-  inc(...labelValues: string[]): void {
-    const key = labelValues.join(SEP);
-    const s = this.#series.get(key);
-    if (s) s.value++;
-    else this.#series.set(key, { labels: labelsOf(this.labelNames, labelValues), value: 1 });
-  }
+  protected abstract values(): PromValue[];
 
   async getForPromString(): Promise<PromData> {
-    return { name: this.name, help: this.help, type: this.type, values: [...this.#series.values()].map((s) => ({ labels: s.labels, value: s.value })), aggregator: this.aggregator };
+    return { name: this.name, help: this.help, type: this.type, values: this.values(), aggregator: this.aggregator };
   }
 
   async get(): Promise<PromData> {
@@ -60,32 +54,55 @@ export class HotCounter {
   }
 
   reset(): void {
-    this.#series.clear();
+    this.series.clear();
+  }
+}
+
+/** A counter with fixed label names, incremented by label values in the order of `labelNames`. */
+export class HotCounter extends HotMetric<{ labels: Record<string, string>; value: number }> {
+  readonly type = 'counter';
+
+  constructor(
+    name: string,
+    help: string,
+    readonly labelNames: readonly string[],
+    registry: Registry,
+  ) {
+    super(name, help, registry);
+  }
+
+  inc(...labelValues: string[]): void {
+    const key = labelValues.join(SEP);
+    const s = this.series.get(key);
+    if (s) s.value++;
+    else this.series.set(key, { labels: labelsOf(this.labelNames, labelValues), value: 1 });
+  }
+
+  protected values(): PromValue[] {
+    return [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value }));
   }
 }
 
 /** A histogram with one label. */
-export class HotHistogram {
+export class HotHistogram extends HotMetric<{ labels: Record<string, string>; buckets: Float64Array; sum: number; count: number }> {
   readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  readonly #series = new Map<string, { labels: Record<string, string>; buckets: Float64Array; sum: number; count: number }>();
 
   constructor(
-    readonly name: string,
-    readonly help: string,
+    name: string,
+    help: string,
     readonly labelName: string,
     readonly upperBounds: readonly number[],
     registry: Registry,
   ) {
-    registry.registerMetric(this as never);
+    super(name, help, registry);
   }
 
   observe(labelValue: string, value: number): void {
     if (!Number.isFinite(value)) return;
-    let s = this.#series.get(labelValue);
+    let s = this.series.get(labelValue);
     if (!s) {
       s = { labels: { [this.labelName]: labelValue }, buckets: new Float64Array(this.upperBounds.length), sum: 0, count: 0 };
-      this.#series.set(labelValue, s);
+      this.series.set(labelValue, s);
     }
     const b = this.upperBounds;
     let i = 0;
@@ -95,10 +112,10 @@ export class HotHistogram {
     s.count++;
   }
 
-  async getForPromString(): Promise<PromData> {
+  protected values(): PromValue[] {
     const values: PromValue[] = [];
     const bucket = `${this.name}_bucket`;
-    for (const s of this.#series.values()) {
+    for (const s of this.series.values()) {
       let acc = 0;
       this.upperBounds.forEach((le, i) => {
         acc += s.buckets[i]!;
@@ -110,14 +127,6 @@ export class HotHistogram {
         { labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` },
       );
     }
-    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
-  }
-
-  async get(): Promise<PromData> {
-    return this.getForPromString();
-  }
-
-  reset(): void {
-    this.#series.clear();
+    return values;
   }
 }
