@@ -36,7 +36,12 @@ export async function createApp(config: Config, opts: AppOptions) {
     ...(opts.tls ? { tls: opts.tls } : {}),
   });
   server.addHook('onClose', async () => {
-    await engine.close();
+    // Fastify has no logger (http/server.ts): a failure to close is logged here, and shutdown goes on.
+    try {
+      await engine.close();
+    } catch (err) {
+      opts.logger.error({ err }, 'closing the engine failed');
+    }
   });
   return {
     server,
