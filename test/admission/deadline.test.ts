@@ -94,3 +94,22 @@ t.test('Deadline: the hard stop runs for each unfinished review, even with a sla
   b.done();
   a.done(); // twice is harmless
 });
+
+t.test('Deadline: one shared timer, held only while a review is in flight, and still on time after thousands of answered reviews', async (t) => {
+  const refd = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = refd();
+  for (let i = 0; i < 10_000; i++) new Deadline(5_000, 250).done();
+  t.equal(refd(), before, 'answered reviews hold no timer');
+  const a = new Deadline(5_000, 250);
+  const b = new Deadline(5_000, 250);
+  t.equal(refd(), before + 1, 'reviews in flight hold one timer between them, which keeps the process alive');
+  const short = new Deadline(20, 5);
+  t.equal(refd(), before + 1, 'a shorter deadline re-arms that timer, it does not add one');
+  await new Promise((r) => setTimeout(r, 60));
+  t.equal(short.signal.aborted, true, 'the shorter deadline fired on time although longer ones were armed first');
+  t.equal(a.signal.aborted, false);
+  short.done();
+  a.done();
+  b.done();
+  t.equal(refd(), before, 'nothing held once all are answered');
+});
