@@ -3,7 +3,7 @@
 //   -> { ready: true, port }   when listening
 //   <- { stop: true }          closes and exits
 //   <- { rss: true }           -> { rss, heapUsed }
-//   <- { cpu: true }           -> { cpuUs }   (user + system CPU time since start)
+//   <- { cpu: true }           -> { cpuUs, userUs, systemUs }   (CPU time since start: user + system, and each)
 // Modes:
 //   floor   - the floor of this stack: Fastify 5 over HTTPS with the webhook's TLS settings
 //             (same key and certificate, minVersion TLSv1.2), body limit and timeouts, parsing
@@ -68,7 +68,7 @@ process.on('message', async (msg) => {
   }
   if (msg?.cpu) {
     const c = process.cpuUsage();
-    process.send({ cpuUs: c.user + c.system });
+    process.send({ cpuUs: c.user + c.system, userUs: c.user, systemUs: c.system });
   }
   if (msg?.rss) {
     const m = process.memoryUsage();
