@@ -11,6 +11,10 @@ import type { CheckPorts, ImageLookup } from '../checks/ports.js';
 import type { ContainerTarget, Finding, WorkloadUnderReview } from '../checks/types.js';
 import { TtlCache } from '../util/ttl-cache.js';
 
+/** What the key reads of a workload: its head (rawPodSpec), or a model built without one. */
+export type MemoKeyParts = Pick<WorkloadUnderReview, 'kind' | 'namespace' | 'replicas' | 'backoffLimit' | 'controllerKind'> &
+  Partial<Pick<WorkloadUnderReview, 'podSpec' | 'containers' | 'rawPodSpec'>>;
+
 export interface FindingsMemoOptions {
   ttlMs: number;
   maxEntries: number;
@@ -40,11 +44,13 @@ export class FindingsMemo {
    * What the checks read: the kind, namespace and replica count, the pod spec as sent (the
    * model's pod spec and containers are built from it alone), which containers are checked and
    * which checks are skipped. Not the name, and not the annotations: no check reads them (the
-   * skip annotation is here as the set of skipped checks).
+   * skip annotation is here as the set of skipped checks). It needs only a workload's head
+   * (pod-specs.ts workloadHead), so a review answered from the memo never builds the model.
+   * `targets`: 'all', or the containers an UPDATE changed.
    */
-  key(workload: WorkloadUnderReview, targets: readonly ContainerTarget[], skip: ReadonlySet<string>): string | undefined {
+  key(workload: MemoKeyParts, targets: readonly ContainerTarget[] | 'all', skip: ReadonlySet<string>): string | undefined {
     const spec = workload.rawPodSpec ?? [workload.podSpec, workload.containers];
-    const which = targets.length === workload.containers.length ? 0 : targets.map((t) => t.path);
+    const which = targets === 'all' || targets.length === workload.containers?.length ? 0 : targets.map((t) => t.path);
     const skipped = skip.size === 0 ? 0 : [...skip].sort();
     try {
       return hash('sha256', JSON.stringify([workload.kind, workload.namespace ?? null, workload.replicas ?? null, workload.backoffLimit ?? null, workload.controllerKind ?? null, spec, which, skipped]), 'base64');

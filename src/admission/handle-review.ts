@@ -4,10 +4,10 @@
 import type { Config, Mode } from '../config/schema.js';
 import type { CheckPorts } from '../checks/ports.js';
 import { runChecks } from '../checks/run-checks.js';
-import type { Check, Finding } from '../checks/types.js';
+import type { Check, ContainerTarget, Finding, WorkloadUnderReview } from '../checks/types.js';
 import { ownerTemplateOf, templateOf, type CheckedTemplates } from './checked-templates.js';
 import type { FindingsMemo } from './findings-memo.js';
-import { changedContainers, carriesPodSpec, extractWorkload } from './pod-specs.js';
+import { changedContainers, carriesPodSpec, extractWorkload, workloadHead, workloadOf } from './pod-specs.js';
 import { modeFor, skippedChecks, isExempt } from './policy.js';
 import { allowResponse, denyResponse, type AdmissionReviewRequest, type AdmissionReviewResponse } from './review.js';
 import { signalOf, type SignalSource } from './deadline.js';
@@ -55,9 +55,11 @@ export async function handleReview(review: AdmissionReviewRequest, source: Signa
   // status, scale, binding... never change containers; pods/ephemeralcontainers does.
   if (req.subResource && req.subResource !== 'ephemeralcontainers') return allow(`subresource ${req.subResource}`);
 
-  const workload = extractWorkload(kind, req.object);
-  if (!workload) return allow('object has no pod spec');
-  const namespace = req.namespace || workload.namespace;
+  // The head only (scalars, annotations, the pod spec as sent): the container model is built
+  // when the checks run, never for a review answered from the memo.
+  const head = workloadHead(kind, req.object);
+  if (!head) return allow('object has no pod spec');
+  const namespace = req.namespace || head.namespace;
   if (isExempt(namespace, deps.policy)) return allow(`namespace ${namespace} is exempt`, 'off');
 
   let labels: Record<string, string> | undefined;
@@ -77,12 +79,20 @@ export async function handleReview(review: AdmissionReviewRequest, source: Signa
     if (owner && (await templates.checked(owner))) return allow(`its controller's pod template was reviewed clean within cache.reviewTtlMs (admission.skipCheckedTemplates)`, mode);
   }
 
-  const targets = req.operation === 'UPDATE' ? changedContainers(workload, extractWorkload(kind, req.oldObject)) : workload.containers;
-  if (targets.length === 0) return allow('no container changed', mode);
+  let workload: WorkloadUnderReview | undefined;
+  let targets: ContainerTarget[] | undefined;
+  if (req.operation === 'UPDATE') {
+    workload = workloadOf(head);
+    targets = changedContainers(workload, extractWorkload(kind, req.oldObject));
+    if (targets.length === 0) return allow('no container changed', mode);
+  }
+  // Every container is under review (CREATE, or an UPDATE that changed them all).
+  const all = !targets || targets.length === workload!.containers.length;
 
-  const skip = skippedChecks(workload.annotations, deps.policy, deps.checks.map((c) => c.id));
+  const skip = skippedChecks(head.annotations, deps.policy, deps.checks.map((c) => c.id));
   const memo = deps.memo?.enabled ? deps.memo : undefined;
-  const key = memo?.key(workload, targets, skip);
+  const key = memo?.key(head, all ? 'all' : targets!, skip);
+  // Only a spec with containers is ever remembered (one without is allowed below, unchecked).
   const remembered = key !== undefined ? memo!.get(key) : undefined;
   let findings: Finding[];
   let timedOut = 0;
@@ -91,6 +101,9 @@ export async function handleReview(review: AdmissionReviewRequest, source: Signa
   if (remembered) {
     findings = [...remembered];
   } else {
+    workload ??= workloadOf(head);
+    targets ??= workload.containers;
+    if (targets.length === 0) return allow('no container changed', mode);
     const signal = signalOf(source);
     ({ findings, timedOut } = await runChecks(workload, {
       checks: deps.checks,
@@ -104,7 +117,7 @@ export async function handleReview(review: AdmissionReviewRequest, source: Signa
   }
   const verdict = decide(findings, mode);
   // A clean and definite review of a ReplicaSet's or Job's whole template: its Pods may skip theirs.
-  if (templates && definite && findings.length === 0 && skip.size === 0 && targets.length === workload.containers.length) {
+  if (templates && definite && findings.length === 0 && skip.size === 0 && all) {
     const t = templateOf(kind, req.object);
     if (t) templates.remember(t);
   }

@@ -123,10 +123,21 @@ function controllerOf(metadata: Record<string, unknown>): { controllerKind?: str
 }
 
 /**
- * The pod spec and containers of `object` if its kind carries one, else undefined.
+ * What a review reads before it needs the containers: the object's scalars (kind, namespace,
+ * replicas, backoff limit, controller), its annotations and its pod spec as sent. Enough to key
+ * the findings memo, so a review answered from the memo never builds the container model.
+ */
+export type WorkloadHead = Omit<WorkloadUnderReview, 'podSpec' | 'containers' | 'rawPodSpec'> & {
+  rawPodSpec: Record<string, unknown>;
+  /** Where the pod spec lives ("spec.template.spec"). */
+  specPath: string;
+};
+
+/**
+ * The head of `object` if its kind carries a pod spec, else undefined.
  * `kind` is the request's kind (request.kind.kind), which is authoritative over object.kind.
  */
-export function extractWorkload(kind: string, object: unknown): WorkloadUnderReview | undefined {
+export function workloadHead(kind: string, object: unknown): WorkloadHead | undefined {
   // hasOwn: a kind named "constructor" or "__proto__" must not reach Object.prototype.
   const path = Object.hasOwn(POD_SPEC_PATHS, kind) ? POD_SPEC_PATHS[kind] : undefined;
   if (!path || !isObj(object)) return undefined;
@@ -134,7 +145,22 @@ export function extractWorkload(kind: string, object: unknown): WorkloadUnderRev
   if (!isObj(spec)) return undefined;
   const metadata = isObj(object.metadata) ? object.metadata : {};
   const templateMeta = kind === 'Pod' ? metadata : dig(object, [...path.slice(0, -1), 'metadata']);
-  const specPath = path.join('.');
+  return {
+    kind,
+    name: typeof metadata.name === 'string' ? metadata.name : typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '',
+    namespace: typeof metadata.namespace === 'string' ? metadata.namespace : undefined,
+    ...(isObj(object.spec) && typeof object.spec.replicas === 'number' && Number.isInteger(object.spec.replicas) ? { replicas: object.spec.replicas } : {}),
+    ...backoffLimitOf(kind, object),
+    ...controllerOf(metadata),
+    annotations: { ...stringRecord(metadata.annotations), ...stringRecord(isObj(templateMeta) ? templateMeta.annotations : undefined) },
+    rawPodSpec: spec,
+    specPath: path.join('.'),
+  };
+}
+
+/** The whole model of a workload from its head: the pod spec's fields and every container. */
+export function workloadOf(head: WorkloadHead): WorkloadUnderReview {
+  const spec = head.rawPodSpec;
   const podSpec: PodSpecLike = {
     restartPolicy: typeof spec.restartPolicy === 'string' ? spec.restartPolicy : undefined,
     securityContext: isObj(spec.securityContext) ? spec.securityContext : undefined,
@@ -146,18 +172,17 @@ export function extractWorkload(kind: string, object: unknown): WorkloadUnderRev
     ...(isObj(spec.affinity) ? { affinity: spec.affinity } : {}),
     ...(Array.isArray(spec.volumes) ? { volumes: spec.volumes.filter(isObj) } : {}),
   };
-  return {
-    kind,
-    name: typeof metadata.name === 'string' ? metadata.name : typeof metadata.generateName === 'string' ? `${metadata.generateName}*` : '',
-    namespace: typeof metadata.namespace === 'string' ? metadata.namespace : undefined,
-    ...(isObj(object.spec) && typeof object.spec.replicas === 'number' && Number.isInteger(object.spec.replicas) ? { replicas: object.spec.replicas } : {}),
-    ...backoffLimitOf(kind, object),
-    ...controllerOf(metadata),
-    annotations: { ...stringRecord(metadata.annotations), ...stringRecord(isObj(templateMeta) ? templateMeta.annotations : undefined) },
-    podSpec,
-    containers: listContainers(spec, specPath),
-    rawPodSpec: spec,
-  };
+  const { specPath, ...rest } = head;
+  return { ...rest, podSpec, containers: listContainers(spec, specPath) };
+}
+
+/**
+ * The pod spec and containers of `object` if its kind carries one, else undefined.
+ * `kind` is the request's kind (request.kind.kind), which is authoritative over object.kind.
+ */
+export function extractWorkload(kind: string, object: unknown): WorkloadUnderReview | undefined {
+  const head = workloadHead(kind, object);
+  return head ? workloadOf(head) : undefined;
 }
 
 const sameArgv = (a?: string[], b?: string[]) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);

@@ -5,7 +5,7 @@ import t from 'tap';
 import { FindingsMemo } from '../../src/admission/findings-memo.js';
 import { handleReview, type ReviewDeps } from '../../src/admission/handle-review.js';
 import { reviewFor } from '../../src/admission/review.js';
-import { extractWorkload } from '../../src/admission/pod-specs.js';
+import { extractWorkload, workloadHead } from '../../src/admission/pod-specs.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { CheckPorts, ImageLookup } from '../../src/checks/ports.js';
 import type { Check, Finding, WorkloadUnderReview } from '../../src/checks/types.js';
@@ -33,6 +33,13 @@ t.test('the key: identical templates match whatever their name; anything the che
   t.not(memo.key(asPod, asPod.containers, none), key, 'kind (messages and rules differ)');
   t.not(memo.key(w, [], none), key, 'containers under review (UPDATE)');
   t.not(memo.key(w, w.containers, new Set(['probes'])), key, 'skipped checks');
+  // The review keys on the head alone (no container model): the same key as the whole model's.
+  t.equal(memo.key(workloadHead('Deployment', app)!, 'all', none), key, "the head's key, every container under review");
+  const pair = deploymentObject([{ name: 'a', image: 'registry.example/a:1' }, { name: 'b', image: 'registry.example/b:1' }]);
+  const pairModel = workload(pair);
+  const pairHead = workloadHead('Deployment', pair)!;
+  t.equal(memo.key(pairHead, [pairModel.containers[1]!], none), memo.key(pairModel, [pairModel.containers[1]!], none), 'an UPDATE of one container: the same key from the head as from the model');
+  t.not(memo.key(pairHead, [pairModel.containers[1]!], none), memo.key(pairHead, 'all', none), 'and not the key of the whole template');
 });
 
 t.test('a spec too deeply nested to serialise has no key (it is checked, never remembered)', async (t) => {
@@ -154,4 +161,44 @@ t.test('handleReview: an identical template is answered from the memo; a "cannot
   await handleReview(review('registry.example/app:2.0'), signal(), deps);
   await handleReview(review('registry.example/app:2.0'), signal(), deps);
   t.equal(runs, 3, 'a registry that could not be asked is asked again next time');
+});
+
+t.test('handleReview from the head: an UPDATE shares the memo only when it changes every container', async (t) => {
+  const config = loadConfig({ document: { kubernetes: { enabled: 'off' } } });
+  const checked: string[] = [];
+  const exists: Check<CheckPorts> = {
+    id: 'image-exists',
+    description: 'records what it checks',
+    async run(input) {
+      checked.push(input.target.container.name);
+      return input.image?.tag === 'gone' ? [{ checkId: 'image-exists', container: input.target.container.name, certainty: 'certain', message: 'missing' }] : [];
+    },
+  };
+  const memo = new FindingsMemo({ ttlMs: 10_000, maxEntries: 10 });
+  const deps: ReviewDeps = { policy: config.admission, checks: [exists], ports: memo.watch({ images: { lookup: async (ref) => ({ status: 'found', registry: ref.domain }) } }), memo };
+  const signal = () => AbortSignal.timeout(2000);
+  const two = (a: string, b: string) => deploymentObject([{ name: 'a', image: a }, { name: 'b', image: b }]);
+  const update = (object: Record<string, unknown>, oldObject: Record<string, unknown>) => reviewFor(object, { operation: 'UPDATE', oldObject });
+
+  const created = await handleReview(reviewFor(two('r.example/a:gone', 'r.example/b:1')), signal(), deps);
+  t.equal(created.response.response.allowed, false, 'CREATE: checked and denied');
+  t.same(checked, ['a', 'b']);
+
+  checked.length = 0;
+  const allChanged = await handleReview(update(two('r.example/a:gone', 'r.example/b:1'), two('r.example/a:0', 'r.example/b:0')), signal(), deps);
+  t.equal(allChanged.memoized, true, "an UPDATE changing both containers is the CREATE's review");
+  t.equal(allChanged.response.response.allowed, false);
+  t.same(checked, [], 'no check ran');
+
+  const oneChanged = await handleReview(update(two('r.example/a:gone', 'r.example/b:1'), two('r.example/a:gone', 'r.example/b:0')), signal(), deps);
+  t.notOk(oneChanged.memoized, 'an UPDATE changing one container is another review');
+  t.equal(oneChanged.response.response.allowed, true, 'the unchanged missing image is not held against it');
+  t.same(checked, ['b'], 'only the changed container was checked');
+
+  const unchanged = await handleReview(update(two('r.example/a:gone', 'r.example/b:1'), two('r.example/a:gone', 'r.example/b:1')), signal(), deps);
+  t.equal(unchanged.skipped, 'no container changed');
+
+  const empty = await handleReview(reviewFor(deploymentObject([])), signal(), deps);
+  t.equal(empty.skipped, 'no container changed', 'a template without containers is allowed unchecked, memo or not');
+  t.equal(empty.response.response.allowed, true);
 });

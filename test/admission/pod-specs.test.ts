@@ -1,5 +1,5 @@
 import t from 'tap';
-import { changedContainers, extractWorkload, WORKLOAD_KINDS } from '../../src/admission/pod-specs.js';
+import { changedContainers, extractWorkload, workloadHead, workloadOf, WORKLOAD_KINDS } from '../../src/admission/pod-specs.js';
 import { deploymentObject, podObject } from '../helpers/workloads.js';
 
 const template = (containers: unknown[]) => ({ metadata: { annotations: { 'backoff-guard.io/skip-checks': 'image-exists' } }, spec: { containers } });
@@ -76,4 +76,17 @@ t.test('kind names that are Object.prototype keys carry no pod spec', async (t) 
 t.test('argv elements of any JSON type become text without throwing', async (t) => {
   const w = extractWorkload('Pod', { spec: { containers: [{ name: 'a', image: 'x', command: [1, true, null, { toString: null }, ['x']], args: ['ok'] }] } })!;
   t.same(w.containers[0]!.container.command, ['1', 'true', 'null', '{"toString":null}', '["x"]']);
+});
+
+t.test("a workload's head: what a review reads before it needs the containers", async (t) => {
+  for (const [kind, object] of kinds) {
+    const head = workloadHead(kind, object)!;
+    t.ok(head, `${kind} has a head`);
+    t.notOk('containers' in head || 'podSpec' in head, `${kind}: no container model in the head`);
+    t.same(workloadOf(head), extractWorkload(kind, object), `${kind}: the model built from the head is the whole model`);
+  }
+  const job = workloadHead('Job', { metadata: { name: 'j', namespace: 'ci', ownerReferences: [{ kind: 'CronJob', controller: true }] }, spec: { backoffLimit: 2, template: template(c) } })!;
+  t.same([job.namespace, job.backoffLimit, job.controllerKind, job.annotations['backoff-guard.io/skip-checks']], ['ci', 2, 'CronJob', 'image-exists'], 'scalars and annotations the memo key and the policy read');
+  t.equal(workloadHead('Pod', { spec: 'not an object' }), undefined, 'no pod spec: no head');
+  t.equal(workloadHead('ConfigMap', { spec: {} }), undefined, 'a kind without a pod spec: no head');
 });
