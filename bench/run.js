@@ -22,6 +22,7 @@
 // Everything is bounded: fixed request counts, per-step timeouts, only 127.0.0.1.
 // BENCH_QUICK=1 runs every step with smaller counts (a smoke test of the bench itself);
 // BENCH_ONLY=warm,cold,churn,index runs some steps; BENCH_ROUNDS=n sets the warm-path rounds;
+// Warm path: every server gets the same N.warmupS (5 s) of saturating load before it is measured.
 // BENCH_CPU_PROF=<dir> writes the servers' CPU profiles. With taskset, the server under measurement
 // has CPU 0 to itself; everything else (this driver, the registry, the load generator) runs on CPU 1.
 import { execFile, spawn, spawnSync } from 'node:child_process';
@@ -58,6 +59,12 @@ const N = {
   churnInspectBytes: 16 * 1024 * 1024,
   churnBaseline: QUICK ? 2000 : 20000,
   throughputS: QUICK ? 2 : 3,
+  // Saturating load before the measured window. Every server is a fresh process, and V8 needs a
+  // few seconds of load to compile its hot code: measured per second of load on the 2 GHz EPYC,
+  // in us of server CPU per review, the floor 505, 265, 166, 168 (then flat) and the webhook
+  // 1183, 537, 274, 219, 209, 211 (then flat). With 1 s, the 3 s window of the webhook fell on
+  // its seconds 2-4 and measured its JIT, not the warm path of a running replica.
+  warmupS: QUICK ? 1 : 5,
   rate: 500,
   rateCount: QUICK ? 1000 : 2000,
   rateWarmup: QUICK ? 250 : 500,
@@ -300,14 +307,18 @@ async function main() {
             out.primed = primed.json?.response;
             if (!primed.json?.response?.allowed || primed.json.response.warnings) log(`warning: the warm review is not a clean allow: ${primed.text.slice(0, 300)}`);
           }
+          // The same warm-up for every server (N.warmupS), outside the measured window.
+          const warmup = await load.ask({ type: 'throughput', origin: server.origin, body: warmBody, connections: 32, durationS: N.warmupS, warmupS: 0 }, 120_000, `${mode} warm-up`);
+          if (!warmup.ok) throw new Error(warmup.error);
+          out.warmup = { seconds: N.warmupS, requests: warmup.result.requests, non2xx: warmup.result.non2xx, errors: warmup.result.errors };
           const tpCpu0 = await server.ask({ cpu: true }, 10_000, 'server cpu');
-          const tp = await load.ask({ type: 'throughput', origin: server.origin, body: warmBody, connections: 32, durationS: N.throughputS, warmupS: 1 }, 120_000, `${mode} throughput`);
+          const tp = await load.ask({ type: 'throughput', origin: server.origin, body: warmBody, connections: 32, durationS: N.throughputS, warmupS: 0 }, 120_000, `${mode} throughput`);
           if (!tp.ok) throw new Error(tp.error);
           out.throughput = tp.result;
-          // Server CPU per review at saturation (warm-up included): the cost of a review in
-          // CPU time, which other load on the machine disturbs far less than throughput.
+          // Server CPU per review at saturation, warm: the cost of a review in CPU time, which
+          // other load on the machine disturbs far less than throughput.
           const tpCpu1 = await server.ask({ cpu: true }, 10_000, 'server cpu');
-          const tpReviews = tp.result.requests + tp.result.warmupRequests;
+          const tpReviews = tp.result.requests;
           out.throughput.serverCpuUsPerReview = (tpCpu1.cpuUs - tpCpu0.cpuUs) / tpReviews;
           // The kernel's share (TLS writes, epoll): what a review costs in system calls.
           out.throughput.serverSystemCpuUsPerReview = (tpCpu1.systemUs - tpCpu0.systemUs) / tpReviews;
@@ -334,7 +345,7 @@ async function main() {
         results.warm.servers[mode] = {
           throughput: bestTp.throughput,
           rate: bestLat.rate,
-          bad: runs.reduce((n, r) => n + r.rate.bad + r.throughput.non2xx + r.throughput.errors, 0),
+          bad: runs.reduce((n, r) => n + r.rate.bad + r.throughput.non2xx + r.throughput.errors + (r.warmup?.non2xx ?? 0) + (r.warmup?.errors ?? 0), 0),
           badExample: runs.find((r) => r.rate.badExample)?.rate.badExample,
           serverMemory: bestTp.serverMemory,
         };
