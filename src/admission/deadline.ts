@@ -21,8 +21,15 @@ export const DEFAULT_API_SERVER_TIMEOUT_MS = 10_000;
 /** Never less than this: a review always gets a chance to use its caches. */
 export const MIN_DEADLINE_MS = 50;
 
+/** The API server sends the same ?timeout= on every review: the last one parsed is kept. */
+let lastTimeout: { text: string; ms: number | undefined } | undefined;
+
 export function deadlineMs(timeoutParam: string | undefined, budgetMs: number, safetyMarginMs: number): number {
-  const parsed = timeoutParam ? parseGoDuration(timeoutParam) : undefined;
+  let parsed: number | undefined;
+  if (timeoutParam) {
+    if (lastTimeout?.text !== timeoutParam) lastTimeout = { text: timeoutParam, ms: parseGoDuration(timeoutParam) };
+    parsed = lastTimeout.ms;
+  }
   const apiServer = parsed ?? DEFAULT_API_SERVER_TIMEOUT_MS;
   // A short webhook timeout (timeoutSeconds: 1) keeps three quarters of it rather than nothing.
   const margin = Math.min(safetyMarginMs, apiServer / 4);

@@ -17,6 +17,8 @@ t.test('the deadline is the API server timeout minus a margin, capped by the bud
   t.equal(deadlineMs(undefined, 30_000, 1000), 9000, 'no parameter: the API server default of 10s');
   t.equal(deadlineMs('garbage', 30_000, 1000), 9000, 'an unparsable parameter: the default');
   t.equal(deadlineMs('1ms', 3000, 0), 50, 'never below the minimum');
+  // The last ?timeout= is kept parsed: the same text again, then another, then garbage, agree.
+  t.same(['8s', '8s', '2s', '8s', 'garbage', 'garbage', '8s'].map((x) => deadlineMs(x, 30_000, 1000)), [7000, 7000, 1500, 7000, 9000, 9000, 7000], 'a repeated or changed parameter reads the same as a fresh one');
 });
 
 t.test('Deadline: the signal aborts at the deadline, whenever it was asked for; the hard stop follows', async (t) => {
