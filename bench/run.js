@@ -37,6 +37,7 @@ import { reviewFor } from '../dist/admission/review.js';
 import { generateCertificates } from '../dist/tls/dev-certs.js';
 import { VERSION } from '../dist/version.js';
 import { benchImageIndex } from './lib/image-index.js';
+import { imageNodeFlags } from './lib/node-flags.js';
 import { benchPulls } from './lib/pulls.js';
 import { pusher, startBenchRegistry, storeImage, tagInStorage, tinyLayer } from './lib/registry.js';
 
@@ -95,11 +96,14 @@ process.once('exit', () => {
   for (const kill of liveChildren) kill();
 });
 
+// Servers and memory children run with the container image's Node.js flags (its ENTRYPOINT).
+const NODE_FLAGS = imageNodeFlags();
+
 /** A child with an IPC channel, pinned to `cpu` when taskset works. */
 function child(script, args, { cpu, env } = {}) {
   // BENCH_CPU_PROF=<dir>: the servers write V8 CPU profiles there (open them in Chrome DevTools).
   const prof = process.env.BENCH_CPU_PROF && script === 'server.js' ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const node = [process.execPath, ...prof, join(LIB, script), ...args];
+  const node = [process.execPath, ...NODE_FLAGS, ...prof, join(LIB, script), ...args];
   const [cmd, ...argv] = haveTaskset && cpu !== undefined ? ['taskset', '-c', String(cpu), ...node] : node;
   const proc = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: env ?? process.env });
   const messages = [];
@@ -211,7 +215,7 @@ async function main() {
   const results = {
     version: VERSION,
     date: new Date().toISOString(),
-    machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, pinned: haveTaskset, quick: QUICK, loadAverageAtStart: loadavg() },
+    machine: { node: process.version, nodeFlags: NODE_FLAGS, cpus: cpus().length, cpuModel: cpus()[0]?.model, pinned: haveTaskset, quick: QUICK, loadAverageAtStart: loadavg() },
   };
   let reg;
   let load;
@@ -507,7 +511,7 @@ async function main() {
         const settingsFile = join(work, 'churn.json');
         writeFileSync(settingsFile, JSON.stringify(settings));
         const stdout = await new Promise((resolve, reject) => {
-          execFile(process.execPath, ['--expose-gc', join(LIB, 'churn.js'), `@${settingsFile}`], { env: extraCaEnv, timeout: 240_000, maxBuffer: 16 << 20 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)));
+          execFile(process.execPath, [...NODE_FLAGS, '--expose-gc', join(LIB, 'churn.js'), `@${settingsFile}`], { env: extraCaEnv, timeout: 240_000, maxBuffer: 16 << 20 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)));
         });
         results.churn = JSON.parse(stdout.trim().split('\n').pop());
       }
@@ -523,6 +527,7 @@ async function main() {
         reg,
         store: (repo, tag, image) => storeImage(reg, repo, tag, image),
         env: extraCaEnv,
+        nodeFlags: NODE_FLAGS,
       }).catch((err) => ({ status: 'failed', reason: String(err.message ?? err).split('\n')[0] }));
     }
 
@@ -638,7 +643,7 @@ function churnRow(r, row, ok) {
 }
 
 const results = await main();
-const head = `backoff-guard ${results.version} benchmark, ${results.date}: Node.js ${results.machine.node}, ${results.machine.cpus} x ${results.machine.cpuModel}${results.machine.pinned ? ', server pinned to CPU 0 and load generator to CPU 1 (taskset)' : ', NOT pinned (taskset unavailable)'}${QUICK ? ', QUICK (smaller counts)' : ''}; load average at start ${results.machine.loadAverageAtStart[0].toFixed(2)}; best of ${N.rounds} round(s) for the warm path; ${results.seconds.toFixed(0)} s`;
+const head = `backoff-guard ${results.version} benchmark, ${results.date}: Node.js ${results.machine.node}${results.machine.nodeFlags?.length ? ` (${results.machine.nodeFlags.join(' ')}, as the image runs it)` : ''}, ${results.machine.cpus} x ${results.machine.cpuModel}${results.machine.pinned ? ', server pinned to CPU 0 and load generator to CPU 1 (taskset)' : ', NOT pinned (taskset unavailable)'}${QUICK ? ', QUICK (smaller counts)' : ''}; load average at start ${results.machine.loadAverageAtStart[0].toFixed(2)}; best of ${N.rounds} round(s) for the warm path; ${results.seconds.toFixed(0)} s`;
 const text = `${head}\n\n${table(results)}\n`;
 process.stdout.write(text);
 const dir = join(ROOT, 'bench', 'results');

@@ -35,9 +35,9 @@ export function bigImageLayers({ totalMB = 100, layers = 5, filesPerLayer = 500 
 /**
  * Stores the image (repo bench/big:1.0) and measures the inspector on it in a child process.
  * `store(repo, tag, { layers, config })` puts it in the registry (registry.js storeImage);
- * env carries NODE_EXTRA_CA_CERTS.
+ * env carries NODE_EXTRA_CA_CERTS; nodeFlags are the image's (node-flags.js).
  */
-export async function benchImageIndex({ inspectorModulePath, reg, store, env, totalMB = 100 }) {
+export async function benchImageIndex({ inspectorModulePath, reg, store, env, nodeFlags = [], totalMB = 100 }) {
   if (!existsSync(inspectorModulePath)) return { status: 'n/a', reason: 'image inspection not built yet' };
   const layers = bigImageLayers({ totalMB });
   const compressedBytes = layers.reduce((n, l) => n + l.length, 0);
@@ -49,7 +49,7 @@ export async function benchImageIndex({ inspectorModulePath, reg, store, env, to
   const run = (warmUp) =>
     new Promise((resolve, reject) => {
       const settings = { inspectorModulePath, host: reg.host, image: `${reg.host}/bench/big:1.0`, compressedBytes, ...(warmUp ? { warmUpImage: `${reg.host}/bench/small:1.0` } : {}) };
-      execFile(process.execPath, ['--expose-gc', CHILD, JSON.stringify(settings)], { env, timeout: 180_000, maxBuffer: 1 << 20 }, (err, out, errOut) => {
+      execFile(process.execPath, [...nodeFlags, '--expose-gc', CHILD, JSON.stringify(settings)], { env, timeout: 180_000, maxBuffer: 1 << 20 }, (err, out, errOut) => {
         if (err) reject(new Error(`${err.message}\n${errOut}`));
         else resolve(JSON.parse(out.trim().split('\n').pop()));
       });
